@@ -1,0 +1,29 @@
+# The two commands a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TORCH  ?= torch==2.13.0
+DATA   ?= $(if $(TAGGER_DATA),$(TAGGER_DATA),$(if $(wildcard ../shared/data),../shared/data,))
+DEMO   ?= demo-out
+
+.PHONY: install demo test test-slow bench clean
+
+$(BIN)/tagger: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH)" -e ".[test]"
+	touch $@
+
+install: $(BIN)/tagger
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+demo: install
+	TAGGER_DATA="$(DATA)" DEMO="$(DEMO)" bash scripts/demo.sh
+
+clean:
+	rm -rf $(VENV) $(DEMO) build dist *.egg-info

@@ -1,0 +1,55 @@
+"""corpora: streaming readers for CoNLL column and CoNLL-U files, and the Hugging Face ``datasets`` loader.
+
+The readers and ``KNOWN_CORPORA`` import nothing heavy; the loader's names (``load_corpus``,
+``label_names``, ...) import ``datasets`` on first use, so ``import corpora`` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from corpora.columns import MAX_SENTENCE_LENGTH, Sentence, read_columns
+from corpora.conllu import CONLLU_COLUMNS, read_conllu
+from corpora.detect import FORMATS, detect_format, read_sentences
+from corpora.schemas import KNOWN_CORPORA, CorpusSchema
+from corpora.writers import format_columns, format_conllu, write_columns, write_conllu
+
+_LAZY = {
+    "load_corpus": "corpora.hf",
+    "label_names": "corpora.hf",
+    "source_scheme": "corpora.hf",
+    "tag_scheme": "corpora.hf",
+    "default_tag_column": "corpora.hf",
+    "infer_label_names": "corpora.hf",
+}
+
+__all__ = [
+    "CONLLU_COLUMNS",
+    "FORMATS",
+    "KNOWN_CORPORA",
+    "MAX_SENTENCE_LENGTH",
+    "CorpusSchema",
+    "Sentence",
+    "detect_format",
+    "format_columns",
+    "format_conllu",
+    "read_columns",
+    "read_conllu",
+    "read_sentences",
+    "write_columns",
+    "write_conllu",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corpora' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,149 @@
+"""Scores predicted tags against gold tags: seqeval entity precision/recall/F1 (per type, micro and
+macro, default conlleval-compatible or strict mode) and token accuracy. Prints nothing."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Sequence
+
+from tagger.errors import ConfigError
+from tagger.schemes import normalize_scheme
+
+MODES = ("default", "strict")
+
+
+@dataclass
+class TypeScores:
+    """Scores of one entity type (or one tag for plain tagging)."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class EvaluationReport:
+    """The result of an evaluation; numbers are fractions in [0, 1]."""
+
+    precision: float  # micro-averaged over entities (over tokens for plain tags)
+    recall: float
+    f1: float
+    accuracy: float  # token accuracy
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    per_type: Dict[str, TypeScores] = field(default_factory=dict)
+    scheme: str = "plain"
+    mode: str = "default"
+    sentences: int = 0
+    tokens: int = 0
+
+    @property
+    def main_score(self) -> float:
+        """The score model selection uses: entity F1, or token accuracy for plain tags."""
+        return self.accuracy if self.scheme == "plain" else self.f1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def format_table(self) -> str:
+        """A seqeval-style table: one row per type, then the averages and the token accuracy."""
+        name_width = max([12, *(len(name) for name in self.per_type)])
+        header = f"{'':<{name_width}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}"
+        rows = [header]
+        for name, s in sorted(self.per_type.items()):
+            rows.append(f"{name:<{name_width}} {s.precision * 100:9.2f} {s.recall * 100:9.2f} {s.f1 * 100:9.2f} {s.support:9d}")
+        total = sum(s.support for s in self.per_type.values())
+        rows.append("")
+        rows.append(f"{'micro avg':<{name_width}} {self.precision * 100:9.2f} {self.recall * 100:9.2f} {self.f1 * 100:9.2f} {total:9d}")
+        rows.append(f"{'macro avg':<{name_width}} {self.macro_precision * 100:9.2f} {self.macro_recall * 100:9.2f} {self.macro_f1 * 100:9.2f} {total:9d}")
+        rows.append(f"{'accuracy':<{name_width}} {self.accuracy * 100:9.2f} {'':>9} {'':>9} {self.tokens:9d}")
+        rows.append(f"({self.sentences} sentences, {self.tokens} tokens; scheme {self.scheme}, {self.mode} mode)")
+        return "\n".join(rows)
+
+
+def _check_shapes(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> None:
+    if len(gold) != len(predicted):
+        raise ValueError(f"expected {len(gold)} predicted sentences, got {len(predicted)}")
+    for i, (g, p) in enumerate(zip(gold, predicted)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {i}: expected {len(g)} predicted tags, got {len(p)}")
+
+
+def token_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
+    correct = sum(g == p for gs, ps in zip(gold, predicted) for g, p in zip(gs, ps))
+    total = sum(len(gs) for gs in gold)
+    return correct / total if total else 0.0
+
+
+def _plain_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], accuracy: float) -> tuple:
+    true_pos: Counter = Counter()
+    gold_count: Counter = Counter()
+    pred_count: Counter = Counter()
+    for gs, ps in zip(gold, predicted):
+        gold_count.update(gs)
+        pred_count.update(ps)
+        true_pos.update(g for g, p in zip(gs, ps) if g == p)
+    per_type = {}
+    for tag in sorted(gold_count):
+        precision = true_pos[tag] / pred_count[tag] if pred_count[tag] else 0.0
+        recall = true_pos[tag] / gold_count[tag]
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_type[tag] = TypeScores(precision, recall, f1, gold_count[tag])
+    macro = [sum(getattr(s, k) for s in per_type.values()) / max(len(per_type), 1) for k in ("precision", "recall", "f1")]
+    return (accuracy, accuracy, accuracy, *macro, per_type)
+
+
+def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: str, mode: str) -> tuple:
+    from seqeval import metrics, scheme as seqeval_schemes
+
+    kwargs = {}
+    if mode == "strict":
+        kwargs = {"mode": "strict", "scheme": getattr(seqeval_schemes, {"IOB1": "IOB1", "IOB2": "IOB2", "IOBES": "IOBES", "BILOU": "BILOU"}[scheme])}
+    table = metrics.classification_report(gold, predicted, output_dict=True, zero_division=0, **kwargs)
+    per_type = {
+        name: TypeScores(float(s["precision"]), float(s["recall"]), float(s["f1-score"]), int(s["support"]))
+        for name, s in table.items()
+        if not name.endswith(" avg")
+    }
+    micro, macro = table["micro avg"], table["macro avg"]
+    return (
+        float(micro["precision"]), float(micro["recall"]), float(micro["f1-score"]),
+        float(macro["precision"]), float(macro["recall"]), float(macro["f1-score"]),
+        per_type,
+    )
+
+
+def evaluate_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], scheme: str, mode: str = "default") -> EvaluationReport:
+    """Scores ``predicted`` against ``gold`` (lists of tag lists of equal shapes).
+
+    Args:
+        scheme: The tags' scheme; ``plain`` scores tokens (POS), any other scores entities with seqeval.
+        mode: ``default`` (conlleval-compatible: an ``I-`` tag may start an entity) or ``strict``
+            (only entities valid in ``scheme`` count).
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    scheme = normalize_scheme(scheme)
+    _check_shapes(gold, predicted)
+    gold_lists = [list(g) for g in gold]
+    pred_lists = [list(p) for p in predicted]
+    accuracy = token_accuracy(gold_lists, pred_lists)
+    if scheme == "plain":
+        scores = _plain_report(gold_lists, pred_lists, accuracy)
+    elif not any(gold_lists):
+        scores = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, {})
+    else:
+        scores = _entity_report(gold_lists, pred_lists, scheme, mode)
+    precision, recall, f1, macro_p, macro_r, macro_f1, per_type = scores
+    return EvaluationReport(
+        precision=precision, recall=recall, f1=f1, accuracy=accuracy,
+        macro_precision=macro_p, macro_recall=macro_r, macro_f1=macro_f1,
+        per_type=per_type, scheme=scheme, mode=mode,
+        sentences=len(gold_lists), tokens=sum(len(g) for g in gold_lists),
+    )
