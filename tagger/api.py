@@ -140,14 +140,18 @@ def train(
     other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
 
     counts = Counter(t for tokens in train_tokens for t in tokens)
-    frequent = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= cfg.min_count]
-    rare = [w for w, n in counts.items() if n < cfg.min_count]
+    lowercase = model_options.get("lowercase_words", TaggerConfig.lowercase_words)
+    word_counts = Counter()
+    for word, n in counts.items():
+        word_counts[word.lower() if lowercase else word] += n
+    frequent = [w for w, n in sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= cfg.min_count]
+    rare = [w for w, n in word_counts.items() if n < cfg.min_count]
     vocab_words = [PAD, UNK] + frequent
     matrix = None
     if cfg.embeddings:
         from tagger.embeddings import build_matrix
 
-        extra = rare + [t for tokens in other_tokens for t in tokens]
+        extra = rare + [t.lower() if lowercase else t for tokens in other_tokens for t in tokens]
         matrix = build_matrix(cfg.embeddings, vocab_words, extra_words=extra, max_vectors=cfg.max_vectors, format=cfg.embeddings_format, seed=cfg.seed)
         vocab_words = matrix.words
         model_options["word_dim"] = matrix.dim
@@ -155,7 +159,7 @@ def train(
             f"embeddings {cfg.embeddings}: {matrix.dim}d, {matrix.coverage() * 100:.1f}% of {len(frequent)} training words found "
             f"({', '.join(f'{k} {v}' for k, v in matrix.stats.items())})"
         )
-    word_vocab = WordVocab(vocab_words)
+    word_vocab = WordVocab(vocab_words, lowercase=lowercase)
     char_vocab = build_char_vocab(counts)
     config = TaggerConfig(
         **model_options,

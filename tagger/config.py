@@ -77,7 +77,8 @@ class TaggerConfig(_JsonConfig):
     char_dim: int = 30  # character-embedding size
     char_hidden: int = 100  # CNN filters, or BiLSTM units (both directions together)
     char_kernel: int = 3  # CNN window in characters
-    case_dim: int = 0  # size of the word-shape (casing) embedding; 0 disables it
+    lowercase_words: bool = True  # one word vector per lowercase form (casing comes from chars and case features)
+    case_dim: int = 10  # size of the word-shape (casing) embedding; 0 disables it
     dropout: float = 0.5  # on embeddings, between layers and before the output layer
     crf: bool = True  # linear-chain CRF output; False: per-token softmax
     freeze_embeddings: bool = False  # keep pretrained word vectors fixed

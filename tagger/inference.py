@@ -84,7 +84,7 @@ class Tagger:
         device = resolve_device(device) if isinstance(device, str) else device
         return cls(
             model.to(device),
-            WordVocab(files.vocab["words"]),
+            WordVocab(files.vocab["words"], lowercase=config.lowercase_words),
             Vocab(files.vocab["chars"]),
             Vocab(files.vocab["labels"], reserved=False),
             files.vocab["output_labels"],
@@ -141,6 +141,7 @@ class Tagger:
 
     @torch.inference_mode()
     def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
+        self.model.eval()  # no dropout, whatever mode a training loop left the network in
         forms = FormTable(self.char_vocab)
         encoded = [encode_sentence(tokens, self.word_vocab, forms) for tokens in sentences]
         order = sorted((i for i in range(len(encoded)) if len(encoded[i])), key=lambda i: len(encoded[i]))

@@ -135,6 +135,7 @@ def fit(
             "train_tokens_per_s": total_tokens / train_seconds,
             "train_seconds": train_seconds,
         }
+        model.eval()  # dropout off: dev scores and model selection must match inference
         report = evaluate(model) if evaluate is not None else None
         score = report.main_score if report is not None else float(epoch)
         if report is not None:

@@ -69,14 +69,25 @@ class Vocab:
 
 class WordVocab(Vocab):
     """A word vocabulary whose lookup falls back from the exact form to the lowercase and the
-    digit-normalised form (as the embedding matrix was built), then to ``UNK``."""
+    digit-normalised form (as the embedding matrix was built), then to ``UNK``.
 
-    def __init__(self, items: Sequence[str]):
+    Args:
+        items: Words in id order, starting with ``PAD`` and ``UNK``.
+        lowercase: The words are lowercase keys: look tokens up by their lowercase form (the
+            casing then reaches the model through the character and casing features).
+    """
+
+    def __init__(self, items: Sequence[str], *, lowercase: bool = False):
         super().__init__(items, reserved=True)
+        self.lowercase = lowercase
         self._resolved: Dict[str, int] = {}
 
+    def key(self, word: str) -> str:
+        """The form under which ``word`` is stored."""
+        return word.lower() if self.lowercase else word
+
     def index(self, item: str) -> int:
-        found = self.ids.get(item)
+        found = self.ids.get(self.key(item))
         if found is not None:
             return found
         return self._fallback(item)
@@ -84,7 +95,7 @@ class WordVocab(Vocab):
     def _fallback(self, item: str) -> int:
         resolved = self._resolved.get(item)
         if resolved is None:
-            resolved = next((self.ids[form] for form in lookup_forms(item)[1:] if form in self.ids), UNK_ID)
+            resolved = next((self.ids[form] for form in lookup_forms(self.key(item))[1:] if form in self.ids), UNK_ID)
             if len(self._resolved) < 1_000_000:  # bounded cache for streaming huge inputs
                 self._resolved[item] = resolved
         return resolved
@@ -94,7 +105,7 @@ class WordVocab(Vocab):
         fallback = self._fallback
         out = []
         for item in items:
-            found = get(item)
+            found = get(item.lower() if self.lowercase else item)
             out.append(found if found is not None else fallback(item))
         return out
 
@@ -110,11 +121,3 @@ def build_char_vocab(words: Iterable[str], *, min_count: int = 1) -> Vocab:
 def label_vocab(labels: Sequence[str]) -> Vocab:
     """A label vocabulary (no reserved entries) in the given order."""
     return Vocab(labels, reserved=False)
-
-
-def optional_counts(sentences: Optional[Iterable[Sequence[str]]]) -> Counter:
-    """Token counts over ``sentences`` (empty for None)."""
-    counts: Counter = Counter()
-    for tokens in sentences or ():
-        counts.update(tokens)
-    return counts

@@ -1,0 +1,117 @@
+"""The ``tagger`` command line: a click group whose one error handler turns user errors into one line, exit 2.
+
+Exit statuses: 0 success; 2 an error the user can fix (bad option or file, not a model, unknown
+labels, no GPU: ``tagger: error: ...`` on stderr, and click's own usage errors); 1 an internal
+error (a bug: one line, the traceback with ``--debug``); 130 interrupted (Ctrl-C); 141 the reader
+of stdout went away (``tagger tag ... | head``).
+
+Heavy libraries (torch, gensim, datasets) are imported inside the command bodies, so ``--help``
+and ``--version`` answer at once.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from cli.embeddings import embeddings_group
+from cli.evaluate import evaluate_command
+from cli.info import info_command
+from cli.options import DEBUG_KEY, InternalError, UserError, is_debug
+from cli.tag import tag_command
+from cli.train import train_command
+from tagger import __version__
+from tagger.errors import TaggerError
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+_FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
+
+
+class TaggerGroup(click.Group):
+    """A click group that reports exceptions as one line with a deliberate exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand, translating exceptions (re-raised as they are with ``--debug``)."""
+        if ctx.params.get("debug"):
+            ctx.meta[DEBUG_KEY] = True
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            if is_debug(ctx):
+                raise
+            click.echo("tagger: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+        except TaggerError as exc:
+            if is_debug(ctx):
+                raise
+            raise UserError(str(exc)) from None
+        except _FILE_ERRORS as exc:
+            if is_debug(ctx):
+                raise
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            raise UserError(f"{where}{exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            if is_debug(ctx):
+                raise
+            raise UserError(f"input is not valid UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except Exception as exc:  # a bug: one line, the traceback only when asked for
+            if is_debug(ctx):
+                raise
+            raise InternalError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file descriptor (e.g. under CliRunner)
+        pass
+
+
+@click.group(
+    cls=TaggerGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  tagger train --train train.txt --dev dev.txt --out models/ner
+  tagger tag article.txt --model models/ner --output inline
+  tagger evaluate dev.txt --model models/ner
+  tagger embeddings train corpus.txt --out vectors.bin
+  tagger info --model models/ner
+
+Run `tagger COMMAND --help` for the options of a command.""",
+)
+@click.version_option(__version__, "--version", "-V", prog_name="tagger", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error (also: TAGGER_DEBUG=1).")
+def cli(debug: bool) -> None:
+    """Sequence labelling (NER, POS, chunking) with BiLSTM/GRU/RNN taggers and a CRF or softmax output.
+
+    Errors you can fix print one line `tagger: error: ...` and exit with status 2.
+    """
+    del debug  # read by TaggerGroup.invoke
+
+
+cli.add_command(train_command)
+cli.add_command(tag_command)
+cli.add_command(evaluate_command)
+cli.add_command(embeddings_group)
+cli.add_command(info_command)
+
+
+def main() -> None:
+    """Console entry point (``python -m cli.main``)."""
+    cli(prog_name="tagger")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Shared pieces of the ``tagger`` commands: the error type, common options and atomic output files.
+
+Nothing heavy is imported here (no torch, gensim or datasets), so ``tagger --help`` stays fast.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Optional, TypeVar, Union
+
+import click
+
+from tagger.errors import TaggerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEBUG_KEY = "tagger.debug"
+"""Key in ``click.Context.meta`` (shared by a command and its group) set by ``--debug``."""
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+class UserError(click.ClickException):
+    """An error the user can fix: printed as one line ``tagger: error: ...``, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Optional[IO[Any]] = None) -> None:
+        """Print the one-line message to stderr."""
+        click.echo(f"tagger: error: {self.format_message()}", err=True, file=file)
+
+
+class InternalError(click.ClickException):
+    """A bug (an exception nobody expected): one line and a hint, exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: Optional[IO[Any]] = None) -> None:
+        """Print the one-line message and the ``--debug`` hint to stderr."""
+        click.echo(f"tagger: internal error: {self.format_message()} (run with --debug for the traceback)", err=True, file=file)
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[DEBUG_KEY] = True
+    return value
+
+
+def debug_option(function: F) -> F:
+    """``--debug`` on a command (the group has it too): show tracebacks instead of one-line errors."""
+    return click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_debug,
+        help="Show the full traceback of an error (also: TAGGER_DEBUG=1).",
+    )(function)
+
+
+def model_option(function: F) -> F:
+    """``--model DIR`` (required)."""
+    return click.option(
+        "--model", "-m", "model_dir", required=True, metavar="DIR", help="A model directory written by `tagger train`."
+    )(function)
+
+
+def device_option(function: F) -> F:
+    """``--device auto|cpu|cuda|cuda:N``."""
+    return click.option(
+        "--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
+        help="Where to run the model; cuda fails (exit 2) when there is no GPU.",
+    )(function)
+
+
+def corpus_format_option(function: F) -> F:
+    """``--format auto|conll|conllu`` for corpus files."""
+    return click.option(
+        "--format", "corpus_format", type=click.Choice(["auto", "conll", "conllu"]), default=None,
+        help="Corpus file format  [default: auto: CoNLL-U when the first row has 10 tab-separated fields].",
+    )(function)
+
+
+def tag_column_option(function: F) -> F:
+    """``--tag-column NAME|INDEX``."""
+    return click.option(
+        "--tag-column", default=None, metavar="NAME|INDEX",
+        help="The gold tag column: a 0-based index (negative counts from the end) or a name "
+        "(CoNLL-U: upos, xpos, ...; known corpora: ner_tags, pos_tags, chunk_tags)  "
+        "[default: the last column; upos for CoNLL-U; the corpus's usual column for --dataset].",
+    )(function)
+
+
+def cache_dir_option(function: F) -> F:
+    """``--cache-dir DIR`` for the ``datasets`` Arrow cache."""
+    return click.option(
+        "--cache-dir", default=None, metavar="DIR",
+        help="Where `datasets` caches the loaded corpus  [default: its usual cache, $HF_DATASETS_CACHE].",
+    )(function)
+
+
+def parse_tag_column(value: Union[str, int, None]) -> Union[str, int, None]:
+    """A ``--tag-column`` value: an int when it looks like one (``3``, ``-1``), else the name."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else text
+
+
+def is_debug(ctx: click.Context) -> bool:
+    """Whether tracebacks were asked for (``--debug`` anywhere, or ``TAGGER_DEBUG`` set to a true value)."""
+    env = os.environ.get("TAGGER_DEBUG", "").strip().lower()
+    return bool(ctx.meta.get(DEBUG_KEY)) or env not in ("", "0", "false", "no", "off")
+
+
+def stderr_is_terminal() -> bool:
+    """Whether progress bars should be drawn."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """Hide the ``datasets`` progress bars ("Generating train split") unless stderr is a terminal."""
+    if stderr_is_terminal():
+        yield
+        return
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
+# ----------------------------------------------------------------------------- input and output
+
+
+def binary_stream(name: str) -> IO[bytes]:
+    """The byte stream under ``sys.stdin`` or ``sys.stdout`` (click.get_binary_stream is deprecated in click 8.2+)."""
+    stream = getattr(sys, name)
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        raise UserError(f"{name} is not a byte stream; pass a file name instead of '-'")
+    return buffer
+
+
+@contextlib.contextmanager
+def open_text_input(path: str, *, newline: Optional[str] = "") -> Iterator[IO[str]]:
+    """Open a user's input file (or stdin for ``-``) as UTF-8 text; a leading BOM is dropped.
+
+    ``newline=""`` keeps ``\\r\\n`` as it is, so character offsets count every character of the file.
+
+    Raises:
+        CorpusFormatError: Missing file, a directory or not readable.
+    """
+    if path == STDIN:
+        wrapper = io.TextIOWrapper(binary_stream("stdin"), encoding="utf-8-sig", errors="strict", newline=newline)
+        try:
+            yield wrapper
+        finally:
+            with contextlib.suppress(ValueError):
+                wrapper.detach()  # leave the process's stdin open
+        return
+    from corpora.columns import check_file
+    from tagger.errors import CorpusFormatError
+
+    name = check_file(path)
+    try:
+        handle = open(name, encoding="utf-8-sig", errors="strict", newline=newline)  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise CorpusFormatError(f"cannot open: {exc.strerror or exc}", name) from None
+    with handle:
+        yield handle
+
+
+def decode_error(path: str, exc: UnicodeDecodeError) -> TaggerError:
+    """The error for input that is not UTF-8, naming the file and (for files) the line."""
+    from tagger.errors import CorpusFormatError
+
+    if path == STDIN:
+        return CorpusFormatError(f"input is not valid UTF-8 text ({exc.reason})", STDIN_NAME)
+    from corpora.columns import decode_error as corpus_decode_error
+
+    return corpus_decode_error(path, exc)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Optional[str]) -> Iterator[IO[str]]:
+    """A UTF-8 text stream for the output: stdout, or a temporary file renamed to ``path`` on success.
+
+    A failed or interrupted run leaves no half-written file behind (and an older ``path`` intact).
+    """
+    if path is None or path == STDIN:
+        stream = io.TextIOWrapper(binary_stream("stdout"), encoding="utf-8", newline="\n", line_buffering=False)
+        try:
+            yield stream
+        finally:
+            with contextlib.suppress(ValueError, BrokenPipeError):
+                stream.flush()
+            with contextlib.suppress(ValueError):
+                stream.detach()
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"{path}: is a directory; -o names the output file")
+    if not target.parent.is_dir():
+        raise UserError(f"{target.parent}: directory does not exist (for -o {path})")
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with open(handle, "w", encoding="utf-8", newline="\n") as stream:
+            yield stream
+        if target.exists():
+            shutil.copymode(target, name)
+        else:
+            os.chmod(name, 0o666 & ~_umask())
+        os.replace(name, target)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_input_file(path: str, what: str = "file") -> str:
+    """Fail early (exit 2) for an input path that is missing or a directory."""
+    from tagger.errors import ConfigError
+
+    if not os.path.exists(path):
+        raise ConfigError(f"no such {what}", path)
+    if os.path.isdir(path):
+        raise ConfigError(f"is a directory, expected a {what}", path)
+    return path

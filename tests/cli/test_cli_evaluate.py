@@ -1,0 +1,104 @@
+"""Tests for ``tagger evaluate`` (the seqeval report, --json, --mode, IOB1 files for IOB2 models) and ``tagger info``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli.evaluate import evaluate_gold, gold_from_file, to_model_scheme
+from tests.cli.conftest import NER_SENTENCES, Data, Trained, conll_text, invoke
+
+
+def test_report_table(ner_model: Trained, data: Data) -> None:
+    result = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["precision", "recall", "f1", "support"]
+    assert [line.split()[0] for line in lines[1:5]] == ["LOC", "MISC", "ORG", "PER"]
+    assert "micro avg" in result.stdout and "(4 sentences, 30 tokens; scheme IOB2, default mode)" in result.stdout
+
+
+def test_json_has_the_scores(ner_model: Trained, data: Data) -> None:
+    result = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache, "--json", "--mode", "strict"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"f1", "precision", "recall", "accuracy", "per_type"} <= set(report)
+    assert report["f1"] == 1.0 and report["accuracy"] == 1.0 and report["mode"] == "strict"
+    assert report["per_type"]["LOC"]["support"] == 3  # Paris, New York, Berlin
+
+
+def test_an_iob1_file_scores_like_its_iob2_twin(ner_model: Trained, data: Data) -> None:
+    """Models trained on IOB2 labels can be scored on the original IOB1 CoNLL-2003 files."""
+    _, tags, file_scheme = gold_from_file(str(data.dev_iob1), cache_dir=str(data.cache))
+    assert file_scheme == "IOB1" and tags[0] == ["I-PER", "I-PER", "O", "O", "I-LOC", "O"]
+    assert to_model_scheme(tags, file_scheme, "IOB2")[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
+    result = invoke(["evaluate", data.dev_iob1, "--model", ner_model.path, "--cache-dir", data.cache, "--json"])
+    assert result.exit_code == 0, result.output
+    iob2 = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache, "--json"])
+    assert json.loads(result.stdout)["per_type"] == json.loads(iob2.stdout)["per_type"]
+
+
+def test_a_known_corpus_split(ner_model: Trained, tmp_path: Path) -> None:
+    corpus_dir = tmp_path / "data" / "conll2003"
+    corpus_dir.mkdir(parents=True)
+    iob1 = [(text, " ".join("I" + t[1:] if t.startswith("B-") else t for t in tags.split())) for text, tags in NER_SENTENCES]
+    (corpus_dir / "train.txt").write_text(conll_text(iob1), encoding="utf-8")
+    (corpus_dir / "dev.txt").write_text(conll_text(iob1[:4]), encoding="utf-8")
+    args = ["evaluate", "--dataset", "conll2003", "--data-dir", tmp_path / "data", "--model", ner_model.path, "--cache-dir", tmp_path / "c"]
+    result = invoke([*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["f1"] == 1.0 and report["sentences"] == 4
+    assert json.loads(invoke([*args, "--split", "train", "--json"]).stdout)["sentences"] == 6
+    missing = invoke([*args, "--split", "test"])
+    assert missing.exit_code == 2 and "conll2003 has no 'test' split here; splits: train, validation" in missing.stderr
+
+
+def test_file_or_dataset(ner_model: Trained, data: Data) -> None:
+    for args in ([], [str(data.dev), "--dataset", "conll2003"]):
+        result = invoke(["evaluate", *args, "--model", ner_model.path])
+        assert result.exit_code == 2 and "give a labelled FILE or --dataset NAME" in result.stderr
+
+
+def test_errors_the_model_makes_are_counted(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    """Gold tags the model will not predict lower the scores: the numbers are computed, not constant."""
+    swapped = [(text, tags.replace("PER", "TMP").replace("LOC", "PER").replace("TMP", "LOC")) for text, tags in NER_SENTENCES]
+    path = tmp_path / "swapped.conll"
+    path.write_text(conll_text(swapped, columns="two"), encoding="utf-8")
+    from tagger.inference import Tagger
+
+    gold = gold_from_file(str(path), cache_dir=str(tmp_path / "c"))
+    report = evaluate_gold(Tagger.load(ner_model.path, device="cpu"), gold, str(path))
+    assert report.per_type["PER"].f1 == 0.0 and report.per_type["ORG"].f1 == 1.0
+    assert 0.0 < report.f1 < 1.0
+
+
+def test_pos_model_on_conllu(pos_model: Trained, data: Data) -> None:
+    result = invoke(["evaluate", data.conllu, "--model", pos_model.path, "--cache-dir", data.cache, "--tag-column", "upos", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["scheme"] == "plain" and set(report["per_type"]) == {"ADP", "ADV", "DET", "NOUN", "VERB"}
+
+
+def test_evaluate_help_has_an_example() -> None:
+    result = invoke(["evaluate", "--help"])
+    assert result.exit_code == 0 and "Examples:" in result.stdout and "tagger evaluate dev.txt --model" in result.stdout
+
+
+# ----------------------------------------------------------------------------- tagger info
+
+
+def test_info_text_and_json(ner_model: Trained) -> None:
+    text = invoke(["info", "--model", ner_model.path])
+    assert text.exit_code == 0, text.output
+    assert "labels       (8) O B-LOC I-LOC B-MISC B-ORG I-ORG B-PER I-PER" in text.stdout
+    assert "scheme       IOB2" in text.stdout and "hidden_size        16" in text.stdout and "micro avg" in text.stdout
+    as_json = invoke(["info", "--model", ner_model.path, "--json"])
+    info = json.loads(as_json.stdout)
+    assert info["model"]["cell"] == "lstm" and info["training"]["optimizer"] == "adam"
+    assert info["parameters"] > 0 and info["size_bytes"] > 0 and "model.safetensors" in info["files"]
+    assert info["scores"]["validation"]["f1"] == 1.0 and set(info["scores"]) == {"validation", "test"}
+
+
+def test_info_help_has_an_example() -> None:
+    result = invoke(["info", "--help"])
+    assert result.exit_code == 0 and "tagger info --model models/ner" in result.stdout

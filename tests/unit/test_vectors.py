@@ -1,0 +1,191 @@
+"""Tests for tagger.vectors: corpus detection, gensim training of word2vec/fastText files, and reading them back."""
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagger.embeddings import build_matrix, detect_format
+from tagger.errors import ConfigError, CorpusFormatError, EmbeddingsError
+from tagger.vectors import (
+    CorpusSentences,
+    detect_corpus_format,
+    load_vectors,
+    train_vectors,
+    vectors_info,
+)
+
+TEXT = textwrap.dedent(
+    """\
+    the cat sat on the mat .
+    the dog sat on the log .
+
+    a cat and a dog played in Paris .
+    John lives in Paris and Mary lives in London .
+    """
+)
+CONLL = textwrap.dedent(
+    """\
+    -DOCSTART- -X- O O
+
+    John NNP B-NP B-PER
+    lives VBZ B-VP O
+    in IN B-PP O
+    Paris NNP B-NP B-LOC
+
+    the DT B-NP O
+    cat NN I-NP O
+    """
+)
+CONLLU = (
+    "# sent_id = 1\n"
+    "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n"
+    "2\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n"
+    "\n"
+)
+TINY = {"dim": 8, "min_count": 1, "epochs": 2, "workers": 1, "seed": 3}
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.fixture
+def corpora_files(tmp_path: Path) -> dict:
+    files = {"text": tmp_path / "corpus.txt", "conll": tmp_path / "corpus.conll", "conllu": tmp_path / "corpus.conllu"}
+    files["text"].write_text(TEXT, encoding="utf-8")
+    files["conll"].write_text(CONLL, encoding="utf-8")
+    files["conllu"].write_text(CONLLU, encoding="utf-8")
+    return files
+
+
+def test_detect_corpus_format(corpora_files: dict, tmp_path: Path) -> None:
+    assert {kind: detect_corpus_format(path) for kind, path in corpora_files.items()} == {"text": "text", "conll": "conll", "conllu": "conllu"}
+    tokens_only = tmp_path / "tokens.conll"
+    tokens_only.write_text("John\nlives\n\nParis\n", encoding="utf-8")
+    assert detect_corpus_format(tokens_only) == "conll"
+    with pytest.raises(CorpusFormatError, match="no such file"):
+        detect_corpus_format(tmp_path / "missing.txt")
+
+
+def test_corpus_sentences_read_tokens_on_every_pass(corpora_files: dict) -> None:
+    text = CorpusSentences(corpora_files["text"])
+    assert list(text)[:2] == [["the", "cat", "sat", "on", "the", "mat", "."], ["the", "dog", "sat", "on", "the", "log", "."]]
+    assert len(list(text)) == 4  # restartable: gensim iterates once per epoch
+    assert list(CorpusSentences(corpora_files["conll"])) == [["John", "lives", "in", "Paris"], ["the", "cat"]]
+    assert list(CorpusSentences(corpora_files["conllu"], lowercase=True)) == [["the", "cat"]]
+    with pytest.raises(ConfigError, match="corpus format"):
+        CorpusSentences(corpora_files["text"], "xml")
+
+
+def test_bad_utf8_corpus_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("one line\ncaf\xe9 au lait long enough to be text\n".encode("latin-1"))
+    with pytest.raises(CorpusFormatError, match="UTF-8") as info:
+        list(CorpusSentences(path, "text"))
+    assert info.value.path == str(path) and info.value.line == 2
+
+
+@pytest.mark.parametrize("algorithm, fmt", [("word2vec", "word2vec-binary"), ("fasttext", "fasttext")])
+def test_train_write_and_read_back(corpora_files: dict, tmp_path: Path, algorithm: str, fmt: str) -> None:
+    out = tmp_path / f"{algorithm}.bin"
+    buckets = {"buckets": 1000} if algorithm == "fasttext" else {}
+    info = train_vectors(corpora_files["text"], out, algorithm=algorithm, architecture="skipgram", neighbours_of=["cat"], topn=3,
+                         **buckets, **TINY)
+    assert (info.format, info.dim, info.vocab_size, info.subwords) == (fmt, 8, 17, algorithm == "fasttext")
+    assert [w for w, _ in info.neighbours["cat"]] and len(info.neighbours["cat"]) == 3
+    assert detect_format(out) == fmt
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    assert out.stat().st_mode & 0o777 == 0o666 & ~current_umask()  # an ordinary file, not mkstemp's 0600
+    assert out.stat().st_size < 100_000  # fastText: 1000 buckets, not gensim's 2 million
+    again = vectors_info(out, ["Paris"], topn=2)
+    assert (again.format, again.vocab_size, again.dim) == (fmt, 17, 8)
+    assert len(again.neighbours["Paris"]) == 2 and all(-1.0 <= s <= 1.0 for _, s in again.neighbours["Paris"])
+    # What tagger train --embeddings does with the file: every corpus word is found.
+    matrix = build_matrix(out, ["<pad>", "<unk>", "cat", "Paris"], seed=0)
+    assert matrix.dim == 8 and matrix.found[2:].all()
+    kv, _ = load_vectors(out)
+    assert np.allclose(matrix.vectors[2], kv["cat"], atol=1e-5)
+
+
+def test_fasttext_answers_for_unknown_words_and_word2vec_does_not(corpora_files: dict, tmp_path: Path) -> None:
+    train_vectors(corpora_files["text"], tmp_path / "ft.bin", algorithm="fasttext", buckets=500, **TINY)
+    assert len(vectors_info(tmp_path / "ft.bin", ["Parisian"], topn=1).neighbours["Parisian"]) == 1
+    train_vectors(corpora_files["text"], tmp_path / "w2v.bin", **TINY)
+    with pytest.raises(ConfigError, match="'Parisian' is not in the vocabulary"):
+        vectors_info(tmp_path / "w2v.bin", ["Parisian"])
+
+
+def test_train_on_conll_uses_the_token_column(corpora_files: dict, tmp_path: Path) -> None:
+    info = train_vectors(corpora_files["conll"], tmp_path / "v.bin", **TINY)
+    kv, _ = load_vectors(tmp_path / "v.bin")
+    assert sorted(kv.index_to_key) == sorted(["John", "lives", "in", "Paris", "the", "cat"]) and info.vocab_size == 6
+
+
+def test_same_seed_single_worker_gives_identical_vectors(corpora_files: dict, tmp_path: Path) -> None:
+    train_vectors(corpora_files["text"], tmp_path / "a.bin", **TINY)
+    train_vectors(corpora_files["text"], tmp_path / "b.bin", **TINY)
+    assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
+
+
+def test_refuses_to_overwrite_without_force(corpora_files: dict, tmp_path: Path) -> None:
+    out = tmp_path / "v.bin"
+    out.write_bytes(b"precious")
+    with pytest.raises(ConfigError, match="already exists"):
+        train_vectors(corpora_files["text"], out, **TINY)
+    assert out.read_bytes() == b"precious"
+    train_vectors(corpora_files["text"], out, force=True, **TINY)
+    assert detect_format(out) == "word2vec-binary"
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"algorithm": "glove"}, "algorithm must be one of"),
+        ({"architecture": "sg"}, "architecture must be one of"),
+        ({"dim": 0}, "dim must be >= 1"),
+        ({"min_count": 100}, "no word occurs min_count=100 times"),
+        ({"buckets": 100}, "buckets applies to fasttext"),
+        ({"algorithm": "fasttext", "buckets": 0}, "buckets applies to fasttext and must be >= 1"),
+    ],
+)
+def test_bad_options(corpora_files: dict, tmp_path: Path, options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        train_vectors(corpora_files["text"], tmp_path / "v.bin", **{**TINY, **options})
+    assert list(tmp_path.glob("*.bin")) == [] and list(tmp_path.glob(".*")) == []
+
+
+def test_bad_output_paths(corpora_files: dict, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        train_vectors(corpora_files["text"], tmp_path, **TINY)
+    with pytest.raises(ConfigError, match="parent directory does not exist"):
+        train_vectors(corpora_files["text"], tmp_path / "no" / "v.bin", **TINY)
+
+
+def test_unreadable_vector_files(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01\x02 not vectors at all \xff" * 10)
+    with pytest.raises(EmbeddingsError) as info:
+        vectors_info(garbage)
+    assert info.value.path == str(garbage)
+    truncated = tmp_path / "truncated.txt"
+    truncated.write_text("3 4\nthe 0.1 0.2 0.3 0.4\ncat 0.1 0.2\n", encoding="utf-8")
+    with pytest.raises(EmbeddingsError, match="cannot load as word2vec-text"):
+        vectors_info(truncated, format="word2vec-text")
+    with pytest.raises(EmbeddingsError, match="no such file"):
+        vectors_info(tmp_path / "missing.bin")
+    with pytest.raises(ConfigError, match="topn"):
+        vectors_info(truncated, topn=0)
+
+
+def test_glove_and_limit(tmp_path: Path) -> None:
+    glove = tmp_path / "glove.txt"
+    glove.write_text("the 0.1 0.2 0.3\ncat 0.2 0.1 0.3\ndog 0.2 0.1 0.35\n", encoding="utf-8")
+    info = vectors_info(glove, ["cat"], topn=1)
+    assert (info.format, info.vocab_size, info.dim, info.neighbours["cat"][0][0]) == ("glove", 3, 3, "dog")
+    assert vectors_info(glove, limit=2).vocab_size == 2
