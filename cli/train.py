@@ -56,7 +56,7 @@ MODEL_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
 ]
 TRAIN_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     (("--optimizer",), "optimizer", click.Choice(OPTIMIZERS), "Optimiser (sgd: with momentum)."),
-    (("--lr",), "lr", float, "Learning rate  [default: 0.015 x batch-size / 10 (at most 0.1) for sgd, 0.001 for adam(w)]"),
+    (("--lr",), "lr", float, "Learning rate  [default: 0.002 for adam(w), 0.015 x batch-size / 10 (at most 0.1) for sgd]"),
     (("--momentum",), "momentum", float, "SGD momentum."),
     (("--lr-decay",), "lr_decay", float, "SGD decay: lr / (1 + lr-decay x epoch)."),
     (("--weight-decay",), "weight_decay", float, "L2 penalty (decoupled for adamw)."),

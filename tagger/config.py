@@ -107,10 +107,10 @@ class TaggerConfig(_JsonConfig):
 class TrainConfig(_JsonConfig):
     """How a tagger is trained. The defaults are the reference recipe (see README)."""
 
-    optimizer: str = "sgd"  # sgd (with momentum, Ma & Hovy) | adam | adamw
-    lr: Optional[float] = None  # learning rate; None: 0.015 x batch_size / 10 capped at 0.1 for sgd, 1e-3 for adam(w)
+    optimizer: str = "adam"  # adam | adamw | sgd (with momentum, Ma & Hovy)
+    lr: Optional[float] = None  # learning rate; None: 2e-3 for adam(w), 0.015 x batch_size / 10 (at most 0.1) for sgd
     momentum: float = 0.9  # SGD momentum
-    lr_decay: float = 0.05  # SGD: lr_t = lr / (1 + lr_decay * epoch)
+    lr_decay: float = 0.05  # lr_t = lr / (1 + lr_decay * epoch), epoch counted from 0
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     batch_size: int = 32  # sentences per batch (batches are bucketed by length)
     max_epochs: int = 50  # upper bound on passes over the training data
@@ -153,7 +153,7 @@ class TrainConfig(_JsonConfig):
             return self.lr
         if self.optimizer == "sgd":
             return min(0.1, 0.015 * self.batch_size / 10)
-        return 1e-3
+        return 2e-3
 
 
 def split_options(options: Dict[str, Any]) -> tuple[Dict[str, Any], Dict[str, Any]]:

@@ -51,7 +51,7 @@ def test_bad_json():
 
 
 def test_default_learning_rates():
-    assert TrainConfig(optimizer="adam").learning_rate() == 1e-3
+    assert TrainConfig(optimizer="adam").learning_rate() == 2e-3
     assert TrainConfig(optimizer="sgd", batch_size=10).learning_rate() == pytest.approx(0.015)
     assert TrainConfig(lr=0.5).learning_rate() == 0.5
 

@@ -1,0 +1,218 @@
+"""Training and tagging speed of the reference tagger and its variants on CoNLL-2003, against a bare
+torch RNN of the same size on the same batches, plus CLI start-up and peak memory.
+
+    python bench/throughput.py                       # reference, bigru, softmax on CPU
+    python bench/throughput.py --variants reference --device cuda --batch-sizes 1,32,256,1024
+
+Every measurement runs in a fresh child process; its peak RSS is that child's own (wait4).
+Prints one JSON line per measurement, then a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VARIANTS = {"reference": {}, "bigru": {"cell": "gru"}, "softmax": {"crf": False}}
+
+
+# ------------------------------------------------------------------------------- children
+
+
+def _setup(args: dict):
+    import torch
+
+    if args.get("threads"):
+        torch.set_num_threads(args["threads"])
+    import corpora
+
+    return corpora.load_corpus("conll2003", data_dir=args["data_dir"])
+
+
+def _bare_rnn(model, device):
+    import torch
+
+    rnn = model.encoder.rnn
+    bare = type(rnn)(rnn.input_size, rnn.hidden_size, num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, batch_first=True)
+    return bare.to(device)
+
+
+def _bare_epoch(bare, batches_lengths, input_size, device, backward: bool) -> float:
+    """tokens/s of the bare RNN over the given batches (inputs made before the clock starts)."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    inputs = [(torch.randn(len(lengths), max(lengths), input_size, device=device), torch.tensor(lengths)) for lengths in batches_lengths]
+    tokens = sum(sum(lengths) for lengths in batches_lengths)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for x, lengths in inputs:
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        if backward:
+            bare.zero_grad(set_to_none=True)
+            out, _ = bare(packed)
+            out.data.sum().backward()
+        else:
+            with torch.inference_mode():
+                bare(packed)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return tokens / (time.perf_counter() - start)
+
+
+def child_train(args: dict) -> dict:
+    """One epoch of tagger.train on CoNLL-2003 train (no dev evaluation), then the bare RNN."""
+    from datasets import DatasetDict
+
+    import tagger
+    from tagger.batching import bucketed_batches
+
+    dd = _setup(args)
+    options = {**VARIANTS[args["variant"]], **args.get("options", {})}
+    out = Path(args["out"])
+    model = tagger.train(
+        DatasetDict({"train": dd["train"]}), "ner_tags", out, force=True, max_epochs=1, embeddings=args["embeddings"],
+        device=args["device"], progress=False, log=lambda _: None, **options,
+    )
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    # The same batches as that epoch: fit's first use of random.Random(seed).
+    lengths = [len(t) for t in dd["train"]["tokens"] if t]
+    batches = [[lengths[i] for i in ids] for ids in bucketed_batches(lengths, model.train_config.batch_size, random.Random(model.train_config.seed))]
+    bare = _bare_rnn(model.model, model.device)
+    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=True)
+    return {"train_tokens_per_s": record["train_tokens_per_s"], "bare_fwd_bwd_tokens_per_s": bare_tps, "ratio": record["train_tokens_per_s"] / bare_tps}
+
+
+def child_tag(args: dict) -> dict:
+    """Tagger.predict on CoNLL-2003 dev at one batch size, then the bare RNN forward on the same batches."""
+    import tagger
+
+    dd = _setup(args)
+    sentences = [t for t in dd["validation"]["tokens"] if t]
+    model = tagger.Tagger.load(args["model"], device=args["device"])
+    batch_size = args["batch_size"]
+    model.predict(sentences[:batch_size], batch_size=batch_size)  # warm-up
+    start = time.perf_counter()
+    model.predict(sentences, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    tokens = sum(len(s) for s in sentences)
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    batches = [[len(sentences[i]) for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
+    bare = _bare_rnn(model.model, model.device).eval()
+    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False)
+    return {"tag_tokens_per_s": tokens / seconds, "bare_fwd_tokens_per_s": bare_tps, "ratio": tokens / seconds / bare_tps, "tokens": tokens}
+
+
+def child_main(spec: str) -> None:
+    args = json.loads(spec)
+    result = {"train": child_train, "tag": child_tag}[args["kind"]](args)
+    print(json.dumps(result), flush=True)
+
+
+# ------------------------------------------------------------------------------- parent
+
+
+def run_child(command: list, env: dict | None = None) -> tuple[str, float, float, float]:
+    """Runs ``command``; returns (stdout, seconds, seconds to first output byte, peak RSS MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    first = process.stdout.read(1)
+    first_at = time.perf_counter() - start
+    rest = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{' '.join(map(str, command))} failed with status {process.returncode}")
+    return (first + rest).decode(), seconds, first_at, usage.ru_maxrss / 1024
+
+
+def tagger_command() -> list:
+    venv_tagger = Path(sys.executable).with_name("tagger")
+    return [str(venv_tagger)] if venv_tagger.exists() else [sys.executable, "-m", "cli"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default="reference,bigru,softmax")
+    parser.add_argument("--batch-sizes", default="1,32,256")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--data-dir", default=os.environ.get("TAGGER_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--embeddings", default=None, help="default: GloVe 6B 50d via shared/data/embeddings/glove-6b-50d")
+    parser.add_argument("--options", default="{}", help="extra tagger.train options as JSON (e.g. mixed_precision)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child_main(args.child)
+    embeddings = args.embeddings or subprocess.run(
+        [sys.executable, str(Path(args.data_dir) / "embeddings" / "glove-6b-50d")], check=True, capture_output=True, text=True
+    ).stdout.split()[-1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    base = {"data_dir": args.data_dir, "embeddings": embeddings, "device": args.device, "threads": args.threads, "options": json.loads(args.options)}
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="tagger-bench-"))
+
+    def emit(row: dict) -> None:
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    for name, command in (("tagger --help", tagger_command() + ["--help"]), ("python -c 'import tagger'", [sys.executable, "-c", "import tagger"]),
+                          ("import tagger + torch model code", [sys.executable, "-c", "import tagger; tagger.Tagger"])):
+        times = [run_child(command, env)[1] for _ in range(5)]
+        emit({"measure": "startup", "what": name, "seconds": statistics.median(times)})
+
+    dev_tokens = work / "dev.tokens"
+    import corpora  # light: the readers only
+
+    with dev_tokens.open("w", encoding="utf-8") as f:
+        for sentence in corpora.read_sentences(Path(args.data_dir) / "conll2003" / "dev.txt"):
+            f.write(" ".join(sentence.tokens) + "\n")
+
+    for variant in args.variants.split(","):
+        model_dir = work / variant
+        spec = {**base, "kind": "train", "variant": variant, "out": str(model_dir)}
+        out, seconds, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
+        emit({"measure": "train", "variant": variant, "device": args.device, **json.loads(out.splitlines()[-1]), "peak_rss_mb": rss})
+        for batch_size in map(int, args.batch_sizes.split(",")):
+            spec = {**base, "kind": "tag", "model": str(model_dir), "batch_size": batch_size}
+            out, _, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
+            emit({"measure": "tag-api", "variant": variant, "device": args.device, "batch_size": batch_size, **json.loads(out.splitlines()[-1]), "peak_rss_mb": rss})
+        command = tagger_command() + ["tag", str(dev_tokens), "--input", "tokens", "--model", str(model_dir), "--device", args.device, "--output", "conll"]
+        out, seconds, first, rss = run_child(command, env)
+        tokens = sum(1 for line in out.splitlines() if line.strip())
+        emit({"measure": "tag-cli", "variant": variant, "device": args.device, "batch_size": 256, "tag_tokens_per_s": tokens / seconds,
+              "seconds": seconds, "first_output_s": first, "peak_rss_mb": rss, "tokens": tokens})
+
+    # The CLI ratio is against the bare forward of the API run at batch 256.
+    bare = {r["variant"]: r["bare_fwd_tokens_per_s"] for r in rows if r["measure"] == "tag-api" and r["batch_size"] == 256}
+    for row in rows:
+        if row["measure"] == "tag-cli" and row["variant"] in bare:
+            row["ratio"] = row["tag_tokens_per_s"] / bare[row["variant"]]
+    print(f"\n{'measure':<9} {'variant':<10} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} {'first out s':>11} {'peak RSS MB':>11}")
+    for r in rows:
+        if r["measure"] == "startup":
+            print(f"startup   {r['what']:<40} {r['seconds']:.3f} s")
+            continue
+        tps = r.get("train_tokens_per_s") or r.get("tag_tokens_per_s")
+        bare_tps = r.get("bare_fwd_bwd_tokens_per_s") or r.get("bare_fwd_tokens_per_s")
+        print(
+            f"{r['measure']:<9} {r['variant']:<10} {r.get('batch_size', '-')!s:>5} {tps:>10,.0f} {bare_tps or 0:>10,.0f} "
+            f"{r.get('ratio', 0):>6.2f} {r.get('first_output_s', 0):>11.2f} {r['peak_rss_mb']:>11.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Training with a word-vector file written by gensim: rows come from the file, frozen stay put."""
+import numpy as np
+import pytest
+import torch
+from gensim.models import KeyedVectors
+
+import tagger
+from tests.model.toy import TINY, toy_dataset
+
+
+@pytest.fixture
+def vectors_file(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["paris", "london", "john", "smith", "lives", "in", ".", "berlin", "rome", "zurich"]
+    kv = KeyedVectors(vector_size=16)
+    kv.add_vectors(words, rng.standard_normal((len(words), 16)).astype(np.float32))
+    path = tmp_path / "vectors.bin"
+    kv.save_word2vec_format(str(path), binary=True)
+    return path, kv
+
+
+def test_rows_come_from_the_file_and_frozen_vectors_do_not_move(tmp_path, vectors_file):
+    path, kv = vectors_file
+    dd = toy_dataset()
+    options = {**TINY, "word_dim": 999}  # the file's dimension wins
+    model = tagger.train(dd, "ner_tags", tmp_path / "m", embeddings=str(path), freeze_embeddings=True, max_epochs=2, log=lambda _: None, **options)
+    assert model.config.word_dim == 16
+    weights = model.model.word_embedding.weight
+    for word in ("paris", "john", "london"):  # the training words "Paris", "John", "London" share the lowercase rows
+        row = model.word_vocab.index(word.capitalize())
+        assert torch.allclose(weights[row], torch.tensor(kv[word])), word
+    reloaded = tagger.Tagger.load(tmp_path / "m")
+    assert torch.equal(reloaded.model.word_embedding.weight, weights)
+
+
+def test_dev_words_found_in_the_file_get_rows(tmp_path, vectors_file):
+    path, kv = vectors_file
+    dd = toy_dataset()
+    from datasets import DatasetDict
+
+    extra = dd["validation"].map(lambda row: {"tokens": ["Zurich" if t == "Rome" else t for t in row["tokens"]]})
+    dd = DatasetDict({"train": dd["train"], "validation": extra})
+    model = tagger.train(dd, "ner_tags", tmp_path / "m", embeddings=str(path), freeze_embeddings=True, max_epochs=1, log=lambda _: None, **TINY)
+    row = model.word_vocab.index("Zurich")
+    assert row > 1
+    assert torch.allclose(model.model.word_embedding.weight[row], torch.tensor(kv["zurich"]))
