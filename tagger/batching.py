@@ -16,7 +16,9 @@ CASE_CLASSES = ("<pad>", "other", "numeric", "mainly_numeric", "lower", "upper",
 
 
 def case_class(word: str) -> int:
-    """The casing class of ``word`` as an index into ``CASE_CLASSES``."""
+    """The casing class of ``word`` as an index into ``CASE_CLASSES`` (0, padding, for the empty form)."""
+    if not word:
+        return 0
     digits = sum(c.isdigit() for c in word)
     if word.isdigit():
         return 2
@@ -33,23 +35,48 @@ def case_class(word: str) -> int:
     return 1
 
 
+class CharIndex:
+    """Character ids for whole arrays of code points at once (a dense table for the Basic
+    Multilingual Plane, a dict beyond it), so encoding forms costs no Python per character."""
+
+    def __init__(self, char_vocab: Vocab):
+        self.vocab = char_vocab
+        self.table = np.full(0x10000, UNK_ID, dtype=np.int64)
+        self.astral: Dict[int, int] = {}
+        for char, char_id in char_vocab.ids.items():
+            if len(char) != 1:  # the reserved "<pad>" and "<unk>" entries
+                continue
+            if ord(char) < 0x10000:
+                self.table[ord(char)] = char_id
+            else:
+                self.astral[ord(char)] = char_id
+
+    def encode(self, text: str) -> np.ndarray:
+        """Character ids of ``text``, shape (len(text),)."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        bmp = codes < 0x10000
+        ids = self.table[np.where(bmp, codes, 0)]
+        if not bmp.all():
+            ids[~bmp] = [self.astral.get(int(c), UNK_ID) for c in codes[~bmp]]
+        return ids
+
+
 class FormTable:
     """The distinct word forms of some sentences, each with its character ids and casing class.
 
-    The character encoder runs once per distinct form in a batch rather than once per token.
-    Form 0 is the empty form that padding positions point to.
+    The character encoder runs once per distinct form rather than once per token. Form 0 is
+    the empty form that padding positions point to.
     """
 
-    def __init__(self, char_vocab: Vocab, max_word_length: int = 64):
-        self.char_vocab = char_vocab
+    def __init__(self, char_vocab: Vocab, max_word_length: int = 64, char_index: Optional[CharIndex] = None):
+        self.char_index = char_index or CharIndex(char_vocab)
         self.max_word_length = max_word_length
         self.ids: Dict[str, int] = {"": 0}
-        self._chars: List[List[int]] = [[]]
-        self._case: List[int] = [0]
+        self.forms: List[str] = [""]
         self._arrays: Optional[tuple] = None
 
     def __len__(self) -> int:
-        return len(self._chars)
+        return len(self.forms)
 
     def encode(self, tokens: Sequence[str]) -> List[int]:
         """Form ids of ``tokens``, adding the forms not seen before."""
@@ -58,23 +85,31 @@ class FormTable:
         for token in tokens:
             form_id = ids.get(token)
             if form_id is None:
-                form_id = ids[token] = len(self._chars)
-                # Long tokens (URLs) keep their first and last characters, which carry the most signal.
-                chars = token if len(token) <= self.max_word_length else token[: self.max_word_length // 2] + token[-self.max_word_length // 2 :]
-                self._chars.append(self.char_vocab.encode(chars))
-                self._case.append(case_class(token))
+                form_id = ids[token] = len(self.forms)
+                self.forms.append(token)
                 self._arrays = None
             out.append(form_id)
         return out
 
+    def _clipped(self, form: str) -> str:
+        # Long tokens (URLs) keep their first and last characters, which carry the most signal.
+        half = self.max_word_length // 2
+        return form if len(form) <= self.max_word_length else form[:half] + form[-half:]
+
     def arrays(self) -> tuple:
         """(chars (F, L) int64, lengths (F,) int64, case (F,) int64) over every form so far."""
         if self._arrays is None:
-            lengths = np.fromiter((len(c) for c in self._chars), dtype=np.int64, count=len(self._chars))
-            chars = np.zeros((len(self._chars), max(1, int(lengths.max()))), dtype=np.int64)
-            for i, ids in enumerate(self._chars):
-                chars[i, : len(ids)] = ids
-            self._arrays = (chars, lengths, np.asarray(self._case, dtype=np.int64))
+            clipped = [self._clipped(form) for form in self.forms]
+            lengths = np.fromiter((len(form) for form in clipped), dtype=np.int64, count=len(clipped))
+            char_ids = self.char_index.encode("".join(clipped))  # shape: (total characters,)
+            rows = np.repeat(np.arange(len(clipped)), lengths)
+            starts = np.cumsum(lengths) - lengths
+            cols = np.arange(len(char_ids)) - np.repeat(starts, lengths)
+            chars = np.zeros((len(clipped), max(1, int(lengths.max()))), dtype=np.int64)
+            chars[rows, cols] = char_ids
+            case = np.fromiter((case_class(form) for form in self.forms), dtype=np.int64, count=len(self.forms))
+            case[0] = 0
+            self._arrays = (chars, lengths, case)
         return self._arrays
 
 
@@ -103,13 +138,13 @@ class Batch:
     """Padded tensors for a batch of sentences (batch-first)."""
 
     words: torch.Tensor  # shape: (batch, seq_len), 0 at padding
-    forms: torch.Tensor  # shape: (batch, seq_len), rows of form_chars; 0 at padding
-    form_chars: torch.Tensor  # shape: (num_forms, word_len), character ids, 0 at padding
-    form_lengths: torch.Tensor  # shape: (num_forms,)
-    form_case: torch.Tensor  # shape: (num_forms,)
+    forms: torch.Tensor  # shape: (batch, seq_len), rows of form_chars (or of the FormTable); 0 at padding
     lengths: torch.Tensor  # shape: (batch,), on the CPU (pack_padded_sequence wants it there)
     mask: torch.Tensor  # shape: (batch, seq_len), bool
     tags: Optional[torch.Tensor] = None  # shape: (batch, seq_len), 0 at padding
+    form_chars: Optional[torch.Tensor] = None  # shape: (num_forms, word_len), character ids, 0 at padding
+    form_lengths: Optional[torch.Tensor] = None  # shape: (num_forms,)
+    form_case: Optional[torch.Tensor] = None  # shape: (num_forms,)
 
     @property
     def num_tokens(self) -> int:
@@ -124,8 +159,13 @@ class Batch:
         return Batch(**moved)
 
 
-def make_batch(sentences: Sequence[EncodedSentence], form_table: FormTable) -> Batch:
-    """Pads ``sentences`` into a Batch; only the forms they use are taken from ``form_table``."""
+def make_batch(sentences: Sequence[EncodedSentence], form_table: Optional[FormTable] = None) -> Batch:
+    """Pads ``sentences`` into a Batch.
+
+    With ``form_table``, the batch carries the characters of the forms it uses (and ``forms``
+    points into them); without it, ``forms`` keeps the table's ids, for features computed once
+    per table (inference).
+    """
     lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
     seq_len = int(lengths.max())
     words = np.zeros((len(sentences), seq_len), dtype=np.int64)
@@ -139,22 +179,23 @@ def make_batch(sentences: Sequence[EncodedSentence], form_table: FormTable) -> B
         if with_tags:
             tags[i, :n] = sentence.tags
     mask = np.arange(seq_len)[None, :] < lengths[:, None]
-    all_chars, all_lengths, all_case = form_table.arrays()
-    # Only the forms this batch uses; position 0 (padding) stays form 0 after the remapping.
-    used, local_forms = np.unique(np.concatenate(([0], forms.ravel())), return_inverse=True)
-    local_forms = local_forms[1:].reshape(forms.shape)
-    form_lengths = all_lengths[used]
-    word_len = max(1, int(form_lengths.max()))
-    return Batch(
+    batch = Batch(
         words=torch.from_numpy(words),
-        forms=torch.from_numpy(local_forms.astype(np.int64)),
-        form_chars=torch.from_numpy(np.ascontiguousarray(all_chars[used, :word_len])),
-        form_lengths=torch.from_numpy(form_lengths),
-        form_case=torch.from_numpy(all_case[used]),
+        forms=torch.from_numpy(forms),
         lengths=torch.from_numpy(lengths),
         mask=torch.from_numpy(mask),
         tags=None if tags is None else torch.from_numpy(tags),
     )
+    if form_table is not None:
+        all_chars, all_lengths, all_case = form_table.arrays()
+        # Only the forms this batch uses; position 0 (padding) stays form 0 after the remapping.
+        used, local_forms = np.unique(np.concatenate(([0], forms.ravel())), return_inverse=True)
+        form_lengths = all_lengths[used]
+        batch.forms = torch.from_numpy(local_forms[1:].reshape(forms.shape).astype(np.int64))
+        batch.form_chars = torch.from_numpy(np.ascontiguousarray(all_chars[used, : max(1, int(form_lengths.max()))]))
+        batch.form_lengths = torch.from_numpy(form_lengths)
+        batch.form_case = torch.from_numpy(all_case[used])
+    return batch
 
 
 def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, *, shuffle: bool = True) -> List[List[int]]:
@@ -169,7 +210,8 @@ def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random
         order.sort(key=keys.__getitem__)
     else:
         order.sort(key=lambda i: lengths[i])
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    # Longest first within each batch, so that packing it needs no permutation.
+    batches = [sorted(order[i : i + batch_size], key=lambda j: -lengths[j]) for i in range(0, len(order), batch_size)]
     if shuffle:
         rng.shuffle(batches)
     return batches

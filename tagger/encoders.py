@@ -122,7 +122,12 @@ class WordEncoder(nn.Module):
         Returns:
             Shape (batch, seq_len, output_size), zeros at padding.
         """
-        packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+        if bool((lengths == inputs.shape[1]).all()):
+            return self.rnn(inputs)[0]  # no padding in this batch: packing would only cost time
+        # Batches sorted by decreasing length (as the trainer and Tagger make them) skip the
+        # permutations that packing an unsorted batch needs.
+        descending = bool((lengths[:-1] >= lengths[1:]).all())
+        packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=descending)
         outputs, _ = self.rnn(packed)
         padded, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])
         return padded  # shape: (batch, seq_len, output_size)

@@ -8,9 +8,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
-from tagger.batching import FormTable, encode_sentence, make_batch
+from tagger.batching import CharIndex, FormTable, encode_sentence, make_batch
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.devices import resolve_device
 from tagger.errors import ModelFileError
@@ -63,6 +64,7 @@ class Tagger:
         self.output_labels = list(output_labels)
         self.train_config = train_config or TrainConfig()
         self.meta = dict(meta or {})
+        self._char_index = CharIndex(char_vocab)
         self._label_map = _label_map(labels.items, self.config.training_scheme, self.config.output_scheme) if self.config.crf else None
 
     # -- construction ---------------------------------------------------------------------------
@@ -139,18 +141,39 @@ class Tagger:
         tags = self.label_vocab.decode(ids)
         return convert_tags(tags, self.config.training_scheme, self.config.output_scheme)
 
+    def _form_features(self, forms: FormTable, block: int = 4096) -> Optional[torch.Tensor]:
+        """Character and casing features of every form of a chunk, computed once (not per batch),
+        in blocks of forms of similar length."""
+        chars, lengths, case = forms.arrays()
+        order = np.argsort(lengths, kind="stable")
+        features: Optional[torch.Tensor] = None
+        device = self.device
+        for start in range(0, len(order), block):
+            rows = order[start : start + block]
+            width = max(1, int(lengths[rows].max()))
+            part = self.model.form_features(
+                torch.from_numpy(chars[rows, :width]).to(device), torch.from_numpy(lengths[rows]).to(device), torch.from_numpy(case[rows]).to(device)
+            )
+            if part is None:
+                return None
+            if features is None:
+                features = part.new_empty((len(order), part.shape[1]))
+            features[torch.from_numpy(rows).to(device)] = part
+        return features
+
     @torch.inference_mode()
     def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
         self.model.eval()  # no dropout, whatever mode a training loop left the network in
-        forms = FormTable(self.char_vocab)
+        forms = FormTable(self.char_vocab, char_index=self._char_index)
         encoded = [encode_sentence(tokens, self.word_vocab, forms) for tokens in sentences]
+        form_features = self._form_features(forms)
         order = sorted((i for i in range(len(encoded)) if len(encoded[i])), key=lambda i: len(encoded[i]))
         results: List[List[str]] = [[] for _ in sentences]
         device = self.device
         for start in range(0, len(order), batch_size):
-            indices = order[start : start + batch_size]
-            batch = make_batch([encoded[i] for i in indices], forms).to(device)
-            for i, ids in zip(indices, self.model.decode(batch)):
+            indices = order[start : start + batch_size][::-1]  # longest first: packing needs no permutation
+            batch = make_batch([encoded[i] for i in indices]).to(device)
+            for i, ids in zip(indices, self.model.decode(batch, form_features)):
                 results[i] = self._to_output(ids)
         return results
 

@@ -60,19 +60,34 @@ class SequenceTagger(nn.Module):
             self.word_embedding.weight.copy_(vectors)
             self.word_embedding.weight[PAD_ID].zero_()
 
-    def features(self, batch: Batch, words: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Per-token input features, shape (batch, seq_len, input_size), before dropout."""
-        parts = [self.word_embedding(batch.words if words is None else words)]  # shape: (batch, seq_len, word_dim)
+    def form_features(self, chars: torch.Tensor, lengths: torch.Tensor, case: torch.Tensor) -> Optional[torch.Tensor]:
+        """Character and casing features of word forms, shape (num_forms, char_hidden + case_dim),
+        or None when the model uses neither."""
+        parts = []
         if self.char_encoder is not None:
-            per_form = self.char_encoder(batch.form_chars, batch.form_lengths)  # shape: (num_forms, char_hidden)
-            parts.append(per_form[batch.forms])  # shape: (batch, seq_len, char_hidden)
+            parts.append(self.char_encoder(chars, lengths))  # shape: (num_forms, char_hidden)
         if self.case_embedding is not None:
-            parts.append(self.case_embedding(batch.form_case)[batch.forms])  # shape: (batch, seq_len, case_dim)
-        return torch.cat(parts, dim=-1)
+            parts.append(self.case_embedding(case))  # shape: (num_forms, case_dim)
+        return torch.cat(parts, dim=-1) if parts else None
 
-    def emissions(self, batch: Batch, words: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def features(self, batch: Batch, words: Optional[torch.Tensor] = None, form_features: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Per-token input features, shape (batch, seq_len, input_size), before dropout.
+
+        Args:
+            words: Overrides ``batch.words`` (word dropout).
+            form_features: Precomputed ``form_features`` of the forms ``batch.forms`` points into
+                (inference computes them once per chunk); default: from the batch's own forms.
+        """
+        embedded = self.word_embedding(batch.words if words is None else words)  # shape: (batch, seq_len, word_dim)
+        if form_features is None and batch.form_chars is not None:
+            form_features = self.form_features(batch.form_chars, batch.form_lengths, batch.form_case)
+        if form_features is None:
+            return embedded
+        return torch.cat([embedded, form_features[batch.forms]], dim=-1)
+
+    def emissions(self, batch: Batch, words: Optional[torch.Tensor] = None, form_features: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Tag scores, shape (batch, seq_len, num_tags)."""
-        inputs = self.dropout(self.features(batch, words))
+        inputs = self.dropout(self.features(batch, words, form_features))
         encoded = self.encoder(inputs, batch.lengths)  # shape: (batch, seq_len, encoder.output_size)
         return self.output(self.dropout(encoded))
 
@@ -85,15 +100,15 @@ class SequenceTagger(nn.Module):
             return self.crf.nll(emissions, batch.tags, batch.mask, reduction="mean")
         return F.cross_entropy(emissions[batch.mask].float(), batch.tags[batch.mask])
 
-    def decode_tensor(self, batch: Batch) -> torch.Tensor:
+    def decode_tensor(self, batch: Batch, form_features: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Best tag ids, shape (batch, seq_len), 0 at padding."""
-        emissions = self.emissions(batch)
+        emissions = self.emissions(batch, form_features=form_features)
         if self.crf is not None:
             best, _ = self.crf.viterbi_tensor(emissions, batch.mask)
             return best
         return emissions.argmax(dim=-1).masked_fill(~batch.mask, 0)
 
-    def decode(self, batch: Batch) -> List[List[int]]:
+    def decode(self, batch: Batch, form_features: Optional[torch.Tensor] = None) -> List[List[int]]:
         """Best tag ids per sentence, each of its real length."""
-        best = self.decode_tensor(batch).tolist()
+        best = self.decode_tensor(batch, form_features).tolist()
         return [row[:n] for row, n in zip(best, batch.lengths.tolist())]

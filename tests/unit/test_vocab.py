@@ -36,3 +36,8 @@ def test_word_vocab_falls_back_to_lower_then_digits():
 def test_char_vocab():
     chars = build_char_vocab(["ab", "ba", "c"])
     assert set(chars.items[2:]) == {"a", "b", "c"}
+
+
+def test_lowercase_word_vocab():
+    vocab = WordVocab([PAD, UNK, "paris", "0000"], lowercase=True)
+    assert vocab.encode(["Paris", "PARIS", "paris", "1996", "Rome"]) == [2, 2, 2, 3, UNK_ID]
