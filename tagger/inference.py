@@ -11,6 +11,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from tagger.allocator import keep_freed_memory
 from tagger.batching import CharIndex, FormTable, encode_sentence, make_batch
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.devices import resolve_device
@@ -185,6 +186,7 @@ class Tagger:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         chunk_size = chunk_size or max(batch_size * 16, 1024)
+        keep_freed_memory()
         iterator = iter(sentences)
         while True:
             chunk = [list(tokens) for tokens in islice(iterator, chunk_size)]

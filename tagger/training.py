@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from tagger.allocator import keep_freed_memory
 from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, word_dropout
 from tagger.config import TrainConfig
 from tagger.devices import autocast_dtype
@@ -48,11 +49,13 @@ def lr_at(epoch: int, base_lr: float, decay: float) -> float:
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     lr = cfg.learning_rate()
+    # foreach: one multi-tensor kernel per update step instead of a Python loop over parameters
+    # (torch picks it on GPU by itself, not on CPU).
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay, foreach=True)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, foreach=True)
 
 
 def _progress(total: int, epoch: int, enabled: bool):
@@ -81,6 +84,7 @@ def fit(
         progress: Show a tqdm bar per epoch on stderr.
         log: Receives one line per epoch.
     """
+    keep_freed_memory()
     rng = random.Random(cfg.seed)
     dropout_generator = torch.Generator(device=device).manual_seed(cfg.seed)
     optimizer = make_optimizer(model, cfg)
