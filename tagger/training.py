@@ -64,6 +64,13 @@ def _progress(total: int, epoch: int, enabled: bool):
     return tqdm(total=total, desc=f"epoch {epoch}", unit="tok", unit_scale=True, leave=False, disable=not enabled, file=sys.stderr)
 
 
+def _grad_scaler() -> "torch.amp.GradScaler":
+    """A float16 loss scaler (``torch.amp.GradScaler`` from torch 2.3, ``torch.cuda.amp`` before)."""
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda")
+    return torch.cuda.amp.GradScaler()
+
+
 def fit(
     model: SequenceTagger,
     train_set: Sequence[EncodedSentence],
@@ -91,7 +98,7 @@ def fit(
     base_lr = cfg.learning_rate()
     use_amp = cfg.mixed_precision and device.type == "cuda"
     amp_dtype = autocast_dtype(device)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16) if use_amp else None
+    scaler = _grad_scaler() if use_amp and amp_dtype == torch.float16 else None
     params = [p for p in model.parameters() if p.requires_grad]
     lengths = [len(s) for s in train_set]
     started = time.perf_counter()
@@ -105,9 +112,10 @@ def fit(
         # Batches are built once per epoch (bucketed by length), not per step.
         batches: List[Batch] = [make_batch([train_set[i] for i in ids], train_forms) for ids in bucketed_batches(lengths, cfg.batch_size, rng)]
         model.train()
-        total_loss, total_tokens, epoch_start = 0.0, 0, time.perf_counter()
+        total_loss = torch.zeros((), device=device)  # summed on the device: no sync per step on a GPU
+        total_tokens, epoch_start = 0, time.perf_counter()
         bar = _progress(sum(lengths), epoch, progress)
-        for batch in batches:
+        for step, batch in enumerate(batches):
             batch = batch.to(device)
             optimizer.zero_grad(set_to_none=True)
             words = word_dropout(batch.words, batch.mask, cfg.word_dropout, dropout_generator)
@@ -126,16 +134,18 @@ def fit(
             else:
                 optimizer.step()
             n = batch.num_tokens
-            total_loss += loss.item() * len(batch.lengths)
+            total_loss += loss.detach() * len(batch.lengths)
             total_tokens += n
-            bar.update(n)
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            if progress:
+                bar.update(n)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         bar.close()
         train_seconds = time.perf_counter() - epoch_start
         record = {
             "epoch": epoch,
             "lr": lr,
-            "loss": total_loss / len(train_set),
+            "loss": total_loss.item() / len(train_set),
             "train_tokens_per_s": total_tokens / train_seconds,
             "train_seconds": train_seconds,
         }
