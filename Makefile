@@ -6,7 +6,7 @@ TORCH  ?= torch==2.13.0
 DATA   ?= $(if $(TAGGER_DATA),$(TAGGER_DATA),$(if $(wildcard ../shared/data),../shared/data,))
 DEMO   ?= demo-out
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test lint test-slow clean
 
 $(BIN)/tagger: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,12 @@ $(BIN)/tagger: setup.cfg pyproject.toml
 
 install: $(BIN)/tagger
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow

@@ -7,6 +7,7 @@ run, then a table with the mean and spread over seeds.
 
 Each run also reloads the saved model and checks that it tags the dev split identically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,9 @@ def load_task(task: str, data_dir: Path):
         from datasets import DatasetDict
 
         train = dd["train"]
-        dd = DatasetDict({**dd, "train": train.select(range(len(train) - carve)), "validation": train.select(range(len(train) - carve, len(train)))})
+        dd = DatasetDict(
+            {**dd, "train": train.select(range(len(train) - carve)), "validation": train.select(range(len(train) - carve, len(train)))}
+        )
     return dd, column
 
 
@@ -71,11 +74,21 @@ def run(task: str, variant: str, seed: int, args: argparse.Namespace, embeddings
     scores = model.meta["scores"]
     dev = scores["validation"]
     record = {
-        "task": task, "variant": variant, "seed": seed, "options": options,
-        "dev_f1": dev["f1"], "dev_accuracy": dev["accuracy"], "dev_score": dev["accuracy"] if dev["scheme"] == "plain" else dev["f1"],
-        "test_score": (scores["test"]["accuracy"] if scores["test"]["scheme"] == "plain" else scores["test"]["f1"]) if "test" in scores else None,
-        "best_epoch": model.meta["best_epoch"], "epochs": model.meta["epochs"], "train_minutes": round(seconds / 60, 1),
-        "reload_identical": predicted == reloaded, "model": str(out),
+        "task": task,
+        "variant": variant,
+        "seed": seed,
+        "options": options,
+        "dev_f1": dev["f1"],
+        "dev_accuracy": dev["accuracy"],
+        "dev_score": dev["accuracy"] if dev["scheme"] == "plain" else dev["f1"],
+        "test_score": (scores["test"]["accuracy"] if scores["test"]["scheme"] == "plain" else scores["test"]["f1"])
+        if "test" in scores
+        else None,
+        "best_epoch": model.meta["best_epoch"],
+        "epochs": model.meta["epochs"],
+        "train_minutes": round(seconds / 60, 1),
+        "reload_identical": predicted == reloaded,
+        "model": str(out),
     }
     print(json.dumps(record), flush=True)
     return record
@@ -86,7 +99,9 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--variants", default="reference")
     parser.add_argument("--seeds", default="1")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TAGGER_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")))
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("TAGGER_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    )
     parser.add_argument("--embeddings", help="word vectors (default: GloVe 6B 50d via shared/data/embeddings/glove-6b-50d)")
     parser.add_argument("--no-embeddings", action="store_true")
     parser.add_argument("--max-minutes", type=float, help="cap each run's training time")
@@ -110,7 +125,10 @@ def main() -> None:
             tests = [r["test_score"] * 100 for r in runs if r["test_score"] is not None]
             test = f"{statistics.mean(tests):.2f}" if tests else "-"
             minutes = statistics.mean(r["train_minutes"] for r in runs)
-            print(f"{task:<11} {variant:<10} {len(runs):>5} {statistics.mean(dev):>8.2f}{spread:<6} {test:>8} {minutes:>8.1f} {str(all(r['reload_identical'] for r in runs)):>9}")
+            print(
+                f"{task:<11} {variant:<10} {len(runs):>5} {statistics.mean(dev):>8.2f}{spread:<6} {test:>8} {minutes:>8.1f} "
+                f"{str(all(r['reload_identical'] for r in runs)):>9}"
+            )
 
 
 if __name__ == "__main__":

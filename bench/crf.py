@@ -4,6 +4,7 @@ Usage: ``python bench/crf.py [--batch 256] [--seq-len 40] [--num-tags 17] [--dev
 Sentence lengths are drawn uniformly from [seq_len // 2, seq_len] (one sentence has the full length),
 so the masks are realistic. Figures are medians in milliseconds.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -13,6 +13,7 @@ file's raw matrix size; < matrix + 300 MB with max_vectors.
 
 usage: python bench/embeddings.py [--rows 1000000] [--dim 300] [--workdir DIR] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ def synthetic_words(rows: int, seed: int) -> list[str]:
     words = []
     start = 0
     for index, length in enumerate(lengths.tolist()):
-        stem = letters[start:start + length] + base26(index)  # the index suffix makes every word unique
+        stem = letters[start : start + length] + base26(index)  # the index suffix makes every word unique
         start += length
         words.append(stem + "00" if index % 10 == 3 else stem)
     return words
@@ -68,13 +69,11 @@ def write_word2vec_binary(path: Path, words: list[str], dim: int, seed: int) -> 
     with open(path, "wb") as out:
         out.write(f"{len(words)} {dim}\n".encode())
         for start in range(0, len(words), batch):
-            chunk = words[start:start + batch]
+            chunk = words[start : start + batch]
             vectors = rng.standard_normal((len(chunk), dim), dtype=np.float32).astype("<f4")
             raw = vectors.tobytes()
             step = 4 * dim
-            out.write(b"".join(
-                word.encode("utf-8") + b" " + raw[i * step:(i + 1) * step] for i, word in enumerate(chunk)
-            ))
+            out.write(b"".join(word.encode("utf-8") + b" " + raw[i * step : (i + 1) * step] for i, word in enumerate(chunk)))
 
 
 def write_word2vec_text(path: Path, words: list[str], dim: int, seed: int) -> None:
@@ -84,14 +83,12 @@ def write_word2vec_text(path: Path, words: list[str], dim: int, seed: int) -> No
     with open(path, "w", encoding="utf-8") as out:
         out.write(f"{len(words)} {dim}\n")
         for start in range(0, len(words), 10_000):
-            chunk = words[start:start + 10_000]
+            chunk = words[start : start + 10_000]
             vectors = rng.standard_normal((len(chunk), dim), dtype=np.float32)
             out.write("".join(f"{word} {row_format % tuple(row)}\n" for word, row in zip(chunk, vectors.tolist())))
 
 
-def training_words(
-    file_words: list[str], vocab_size: int, extra_size: int, seed: int
-) -> tuple[list[str], list[str]]:
+def training_words(file_words: list[str], vocab_size: int, extra_size: int, seed: int) -> tuple[list[str], list[str]]:
     """A training vocabulary and extra words that exercise every lookup path.
 
     Vocabulary: 60% file words as they are, 15% capitalised (lowercase hit), 5% with the "00" of a
@@ -114,7 +111,7 @@ def training_words(
         else:
             vocab.append(f"absent{n}Q")
     vocab = list(dict.fromkeys(vocab))  # a few digit variants may coincide
-    extra = [file_words[i] for i in picks[vocab_size:vocab_size + extra_size // 2]]
+    extra = [file_words[i] for i in picks[vocab_size : vocab_size + extra_size // 2]]
     extra += [f"unseen{n}Z" for n in range(extra_size - len(extra))]
     return vocab, extra
 
@@ -127,10 +124,18 @@ def train_fasttext(path: Path, words: list[str], dim: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     ranks = np.minimum(rng.zipf(1.3, size=400_000), len(words)) - 1
     tokens = [words[r] for r in ranks.tolist()]
-    sentences = [tokens[i:i + 20] for i in range(0, len(tokens), 20)]
+    sentences = [tokens[i : i + 20] for i in range(0, len(tokens), 20)]
     started = time.perf_counter()
     model = FastText(
-        sentences, vector_size=dim, min_count=2, epochs=1, bucket=200_000, workers=2, seed=seed, min_n=3, max_n=5,
+        sentences,
+        vector_size=dim,
+        min_count=2,
+        epochs=1,
+        bucket=200_000,
+        workers=2,
+        seed=seed,
+        min_n=3,
+        max_n=5,
     )
     save_facebook_model(model, str(path))
     seconds = round(time.perf_counter() - started, 1)
@@ -194,7 +199,9 @@ def measure(workdir: Path, name: str, task: dict, matrix_mb: float) -> dict:
     task_file.write_text(json.dumps(task), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", str(task_file)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
@@ -230,10 +237,10 @@ def run_cases(
     build = {"kind": "build", "path": str(path), "words": str(word_file)}
     return [
         measure(workdir, f"{name} build ({args.vocab // 1000}k+{args.extra // 1000}k extra)", build, matrix_mb),
-        measure(workdir, f"{name} build max_vectors={args.max_vectors}", {**build, "max_vectors": args.max_vectors},
-                matrix_mb),
-        measure(workdir, f"{name} gensim load_word2vec_format",
-                {"kind": "gensim-word2vec", "path": str(path), "binary": binary}, matrix_mb),
+        measure(workdir, f"{name} build max_vectors={args.max_vectors}", {**build, "max_vectors": args.max_vectors}, matrix_mb),
+        measure(
+            workdir, f"{name} gensim load_word2vec_format", {"kind": "gensim-word2vec", "path": str(path), "binary": binary}, matrix_mb
+        ),
     ]
 
 
@@ -258,8 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tagger-bench-embeddings-"))
     workdir.mkdir(parents=True, exist_ok=True)
     results: list[dict] = []
-    setup: dict = {"rows": args.rows, "dim": args.dim, "vocab": args.vocab, "extra": args.extra,
-                   "max_vectors": args.max_vectors, "cpus": os.cpu_count(), "numpy": np.__version__}
+    setup: dict = {
+        "rows": args.rows,
+        "dim": args.dim,
+        "vocab": args.vocab,
+        "extra": args.extra,
+        "max_vectors": args.max_vectors,
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+    }
     try:
         words = synthetic_words(args.rows, seed=1)
         binary = workdir / "vectors.bin"
@@ -278,9 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             setup["write_text_s"] = timed(write_word2vec_text, text, text_words, args.dim, seed=4)
             setup["text_file_mb"] = round(text.stat().st_size / 1e6, 1)
             print(f"word2vec text {args.text_rows} x {args.dim}: {setup['text_file_mb']} MB", file=sys.stderr)
-            text_word_file = write_words(
-                workdir / "text-words.json", *training_words(text_words, args.vocab, args.extra, seed=5)
-            )
+            text_word_file = write_words(workdir / "text-words.json", *training_words(text_words, args.vocab, args.extra, seed=5))
             matrix_mb = args.text_rows * args.dim * 4 / 1e6
             results += run_cases(workdir, "w2v-text", text, text_word_file, matrix_mb, args, False)
             if not args.keep:
@@ -293,9 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             setup["fasttext"]["file_mb"] = round(fasttext.stat().st_size / 1e6, 1)
             print(f"fastText .bin: {setup['fasttext']}", file=sys.stderr, flush=True)
             ft_vocab_size = min(args.vocab, 20_000)
-            ft_word_file = write_words(
-                workdir / "fasttext-words.json", *training_words(ft_words, ft_vocab_size, args.extra, seed=7)
-            )
+            ft_word_file = write_words(workdir / "fasttext-words.json", *training_words(ft_words, ft_vocab_size, args.extra, seed=7))
             ft_mb = setup["fasttext"]["file_mb"]  # fastText: compare with the whole model (words + n-grams)
             build = {"kind": "build", "path": str(fasttext), "words": str(ft_word_file)}
             label = f"fastText build ({ft_vocab_size // 1000}k+{args.extra // 1000}k extra)"
@@ -309,8 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"bench": "embeddings", "setup": setup, "results": results}))
     print()
     header = (
-        f"{'case':44} {'s':>7} {'base MB':>8} {'peak MB':>8} {'matrix MB':>9} {'peak/mat':>8} {'grow/mat':>8} "
-        f"{'rows':>8} {'coverage':>8}"
+        f"{'case':44} {'s':>7} {'base MB':>8} {'peak MB':>8} {'matrix MB':>9} {'peak/mat':>8} {'grow/mat':>8} {'rows':>8} {'coverage':>8}"
     )
     print(header)
     print("-" * len(header))

@@ -9,6 +9,7 @@ For every split it times the bare streaming reader and ``load_corpus`` with an e
 one JSON line with the same figures. The data directory defaults to ``$TAGGER_DATA``, else
 ``../shared/data`` beside the checkout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,7 @@ def bench(data_dir: Path, corpora_names: list[str]) -> list[dict[str, Any]]:
     records = []
     for name in corpora_names:
         schema = KNOWN_CORPORA[name]
-        files = {split: data_dir / name / file for split, file in schema.files.items()
-                 if (data_dir / name / file).is_file()}
+        files = {split: data_dir / name / file for split, file in schema.files.items() if (data_dir / name / file).is_file()}
         if not files:
             print(f"skipping {name}: no files in {data_dir / name}", file=sys.stderr)
             continue
@@ -70,11 +70,18 @@ def bench(data_dir: Path, corpora_names: list[str]) -> list[dict[str, Any]]:
                 dataset = load_corpus(name, split_files={split: path}, cache_dir=cache_dir)
                 warm_s = time.perf_counter() - start
                 assert dataset[split].num_rows == counts[split][0]
-                records.append({
-                    "corpus": name, "split": split, "sentences": counts[split][0], "tokens": counts[split][1],
-                    "bytes": os.path.getsize(path), "read_s": round(read_s[split], 3),
-                    "load_cold_s": round(cold_s, 3), "load_warm_s": round(warm_s, 3),
-                })
+                records.append(
+                    {
+                        "corpus": name,
+                        "split": split,
+                        "sentences": counts[split][0],
+                        "tokens": counts[split][1],
+                        "bytes": os.path.getsize(path),
+                        "read_s": round(read_s[split], 3),
+                        "load_cold_s": round(cold_s, 3),
+                        "load_warm_s": round(warm_s, 3),
+                    }
+                )
     return records
 
 
@@ -91,16 +98,26 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     import_s = time.perf_counter() - start
     records = bench(args.data_dir, args.corpus or list(KNOWN_CORPORA))
-    header = (f"{'corpus':<10} {'split':<10} {'sentences':>9} {'tokens':>8} {'MB':>6} "
-              f"{'read s':>7} {'cold s':>7} {'warm s':>7}")
+    header = f"{'corpus':<10} {'split':<10} {'sentences':>9} {'tokens':>8} {'MB':>6} {'read s':>7} {'cold s':>7} {'warm s':>7}"
     print(header)
     print("-" * len(header))
     for r in records:
-        print(f"{r['corpus']:<10} {r['split']:<10} {r['sentences']:>9,} {r['tokens']:>8,} {r['bytes'] / 1e6:>6.2f} "
-              f"{r['read_s']:>7.3f} {r['load_cold_s']:>7.3f} {r['load_warm_s']:>7.3f}")
+        print(
+            f"{r['corpus']:<10} {r['split']:<10} {r['sentences']:>9,} {r['tokens']:>8,} {r['bytes'] / 1e6:>6.2f} "
+            f"{r['read_s']:>7.3f} {r['load_cold_s']:>7.3f} {r['load_warm_s']:>7.3f}"
+        )
     print(f"(import datasets: {import_s:.2f} s, not included; cold = parse + write Arrow cache, warm = cache hit)")
-    print(json.dumps({"bench": "load_corpus", "python": platform.python_version(), "cpus": os.cpu_count(),
-                      "import_datasets_s": round(import_s, 3), "results": records}))
+    print(
+        json.dumps(
+            {
+                "bench": "load_corpus",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "import_datasets_s": round(import_s, 3),
+                "results": records,
+            }
+        )
+    )
     return 0
 
 

@@ -6,6 +6,7 @@
 Each run is a fresh `tagger tag FILE --input tokens --output jsonl` process writing to /dev/null;
 its peak RSS comes from wait4. Prints one JSON line per size, then a table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +43,12 @@ def tiny_model(work: Path, env: dict) -> Path:
     train = work / "train.txt"
     train.write_text("\n\n".join("\n".join(f"{w}\tO" for w in s.split()) for s in SENTENCES) + "\n", encoding="utf-8")
     out = work / "tiny"
-    subprocess.run(tagger_command() + ["train", "--train", str(train), "--out", str(out), "--max-epochs", "1", "--hidden-size", "32"],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        tagger_command() + ["train", "--train", str(train), "--out", str(out), "--max-epochs", "1", "--hidden-size", "32"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return out
 
 
@@ -62,8 +66,20 @@ def main() -> None:
         for size in map(float, args.sizes.split(",")):
             path = work / f"input-{size}.tokens"
             tokens = write_tokens(path, size)
-            command = tagger_command() + ["tag", str(path), "--input", "tokens", "--model", str(model), "--output", "jsonl",
-                                          "--batch-size", str(args.batch_size), "-o", os.devnull]
+            command = tagger_command() + [
+                "tag",
+                str(path),
+                "--input",
+                "tokens",
+                "--model",
+                str(model),
+                "--output",
+                "jsonl",
+                "--batch-size",
+                str(args.batch_size),
+                "-o",
+                os.devnull,
+            ]
             _, seconds, _, rss = run_child(command, env)
             row = {"input_mb": size, "tokens": tokens, "seconds": round(seconds, 1), "tokens_per_s": tokens / seconds, "peak_rss_mb": rss}
             rows.append(row)

@@ -7,6 +7,7 @@ torch RNN of the same size on the same batches, plus CLI start-up and peak memor
 Every measurement runs in a fresh child process; its peak RSS is that child's own (wait4).
 Prints one JSON line per measurement, then a table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,6 @@ def _setup(args: dict):
 
 
 def _bare_rnn(model, device):
-    import torch
 
     rnn = model.encoder.rnn
     bare = type(rnn)(rnn.input_size, rnn.hidden_size, num_layers=rnn.num_layers, bidirectional=rnn.bidirectional, batch_first=True)
@@ -81,16 +81,31 @@ def child_train(args: dict) -> dict:
     options = {**VARIANTS[args["variant"]], **args.get("options", {})}
     out = Path(args["out"])
     model = tagger.train(
-        DatasetDict({"train": dd["train"]}), "ner_tags", out, force=True, max_epochs=1, embeddings=args["embeddings"],
-        device=args["device"], progress=False, log=lambda _: None, **options,
+        DatasetDict({"train": dd["train"]}),
+        "ner_tags",
+        out,
+        force=True,
+        max_epochs=1,
+        embeddings=args["embeddings"],
+        device=args["device"],
+        progress=False,
+        log=lambda _: None,
+        **options,
     )
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     # The same batches as that epoch: fit's first use of random.Random(seed).
     lengths = [len(t) for t in dd["train"]["tokens"] if t]
-    batches = [[lengths[i] for i in ids] for ids in bucketed_batches(lengths, model.train_config.batch_size, random.Random(model.train_config.seed))]
+    batches = [
+        [lengths[i] for i in ids]
+        for ids in bucketed_batches(lengths, model.train_config.batch_size, random.Random(model.train_config.seed))
+    ]
     bare = _bare_rnn(model.model, model.device)
     bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=True)
-    return {"train_tokens_per_s": record["train_tokens_per_s"], "bare_fwd_bwd_tokens_per_s": bare_tps, "ratio": record["train_tokens_per_s"] / bare_tps}
+    return {
+        "train_tokens_per_s": record["train_tokens_per_s"],
+        "bare_fwd_bwd_tokens_per_s": bare_tps,
+        "ratio": record["train_tokens_per_s"] / bare_tps,
+    }
 
 
 def child_tag(args: dict) -> dict:
@@ -155,13 +170,22 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return child_main(args.child)
-    embeddings = args.embeddings or subprocess.run(
-        [sys.executable, str(Path(args.data_dir) / "embeddings" / "glove-6b-50d")], check=True, capture_output=True, text=True
-    ).stdout.split()[-1]
+    embeddings = (
+        args.embeddings
+        or subprocess.run(
+            [sys.executable, str(Path(args.data_dir) / "embeddings" / "glove-6b-50d")], check=True, capture_output=True, text=True
+        ).stdout.split()[-1]
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
-    base = {"data_dir": args.data_dir, "embeddings": embeddings, "device": args.device, "threads": args.threads, "options": json.loads(args.options)}
+    base = {
+        "data_dir": args.data_dir,
+        "embeddings": embeddings,
+        "device": args.device,
+        "threads": args.threads,
+        "options": json.loads(args.options),
+    }
     rows = []
     work = Path(tempfile.mkdtemp(prefix="tagger-bench-"))
 
@@ -169,8 +193,11 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
 
-    for name, command in (("tagger --help", tagger_command() + ["--help"]), ("python -c 'import tagger'", [sys.executable, "-c", "import tagger"]),
-                          ("import tagger + torch model code", [sys.executable, "-c", "import tagger; tagger.Tagger"])):
+    for name, command in (
+        ("tagger --help", tagger_command() + ["--help"]),
+        ("python -c 'import tagger'", [sys.executable, "-c", "import tagger"]),
+        ("import tagger + torch model code", [sys.executable, "-c", "import tagger; tagger.Tagger"]),
+    ):
         times = [run_child(command, env)[1] for _ in range(5)]
         emit({"measure": "startup", "what": name, "seconds": statistics.median(times)})
 
@@ -189,19 +216,53 @@ def main() -> None:
         for batch_size in map(int, args.batch_sizes.split(",")):
             spec = {**base, "kind": "tag", "model": str(model_dir), "batch_size": batch_size}
             out, _, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
-            emit({"measure": "tag-api", "variant": variant, "device": args.device, "batch_size": batch_size, **json.loads(out.splitlines()[-1]), "peak_rss_mb": rss})
-        command = tagger_command() + ["tag", str(dev_tokens), "--input", "tokens", "--model", str(model_dir), "--device", args.device, "--output", "conll"]
+            emit(
+                {
+                    "measure": "tag-api",
+                    "variant": variant,
+                    "device": args.device,
+                    "batch_size": batch_size,
+                    **json.loads(out.splitlines()[-1]),
+                    "peak_rss_mb": rss,
+                }
+            )
+        command = tagger_command() + [
+            "tag",
+            str(dev_tokens),
+            "--input",
+            "tokens",
+            "--model",
+            str(model_dir),
+            "--device",
+            args.device,
+            "--output",
+            "conll",
+        ]
         out, seconds, first, rss = run_child(command, env)
         tokens = sum(1 for line in out.splitlines() if line.strip())
-        emit({"measure": "tag-cli", "variant": variant, "device": args.device, "batch_size": 256, "tag_tokens_per_s": tokens / seconds,
-              "seconds": seconds, "first_output_s": first, "peak_rss_mb": rss, "tokens": tokens})
+        emit(
+            {
+                "measure": "tag-cli",
+                "variant": variant,
+                "device": args.device,
+                "batch_size": 256,
+                "tag_tokens_per_s": tokens / seconds,
+                "seconds": seconds,
+                "first_output_s": first,
+                "peak_rss_mb": rss,
+                "tokens": tokens,
+            }
+        )
 
     # The CLI ratio is against the bare forward of the API run at batch 256.
     bare = {r["variant"]: r["bare_fwd_tokens_per_s"] for r in rows if r["measure"] == "tag-api" and r["batch_size"] == 256}
     for row in rows:
         if row["measure"] == "tag-cli" and row["variant"] in bare:
             row["ratio"] = row["tag_tokens_per_s"] / bare[row["variant"]]
-    print(f"\n{'measure':<9} {'variant':<10} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} {'first out s':>11} {'peak RSS MB':>11}")
+    print(
+        f"\n{'measure':<9} {'variant':<10} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} "
+        f"{'first out s':>11} {'peak RSS MB':>11}"
+    )
     for r in rows:
         if r["measure"] == "startup":
             print(f"startup   {r['what']:<40} {r['seconds']:.3f} s")

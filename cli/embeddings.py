@@ -3,6 +3,7 @@
 Both call ``tagger.vectors`` (``train_vectors``, ``vectors_info``); gensim is imported there, inside
 the functions, so the commands' ``--help`` stays fast.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,13 @@ def _echo_info(info: Any, as_json: bool) -> None:
             click.echo(f"  {similarity:7.4f}  {other}")
 
 
-@click.group("embeddings", epilog="""\b
+@click.group(
+    "embeddings",
+    epilog="""\b
 Examples:
   tagger embeddings train corpus.txt --out vectors.bin --algorithm word2vec --architecture skipgram
-  tagger embeddings info vectors.bin --word Paris""")
+  tagger embeddings info vectors.bin --word Paris""",
+)
 def embeddings_group() -> None:
     """Train word vectors with gensim (word2vec, fastText), or describe a vector file."""
 
@@ -58,28 +62,68 @@ Facebook .bin model (keeps the character n-grams); `tagger train --embeddings` r
 @click.option("--window", type=click.IntRange(min=1), default=5, show_default=True, help="Context words on each side.")
 @click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True, help="Ignore rarer words.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True, help="Passes over the corpus.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Training threads; 1 gives identical vectors on every run  [default: up to 4].")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training threads; 1 gives identical vectors on every run  [default: up to 4].",
+)
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--format", "corpus_format", type=click.Choice(["auto", "text", "conll", "conllu"]), default="auto", show_default=True,
-              help="Corpus format (auto: CoNLL-U, a column file with 2-20 columns, else running text).")
+@click.option(
+    "--format",
+    "corpus_format",
+    type=click.Choice(["auto", "text", "conll", "conllu"]),
+    default="auto",
+    show_default=True,
+    help="Corpus format (auto: CoNLL-U, a column file with 2-20 columns, else running text).",
+)
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus first.")
-@click.option("--buckets", type=click.IntRange(min=1), default=None,
-              help="fastText: hash buckets for character n-grams; the file holds buckets x dim floats  [default: 2000000].")
+@click.option(
+    "--buckets",
+    type=click.IntRange(min=1),
+    default=None,
+    help="fastText: hash buckets for character n-grams; the file holds buckets x dim floats  [default: 2000000].",
+)
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.option("--word", "words", multiple=True, metavar="WORD", help="Also print the nearest neighbours of WORD (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @debug_option
 def train_vectors_command(
-    corpus: str, out_file: str, algorithm: str, architecture: str, dim: int, window: int, min_count: int, epochs: int,
-    workers: Optional[int], seed: int, corpus_format: str, lowercase: bool, buckets: Optional[int], force: bool,
-    words: Tuple[str, ...], as_json: bool,
+    corpus: str,
+    out_file: str,
+    algorithm: str,
+    architecture: str,
+    dim: int,
+    window: int,
+    min_count: int,
+    epochs: int,
+    workers: Optional[int],
+    seed: int,
+    corpus_format: str,
+    lowercase: bool,
+    buckets: Optional[int],
+    force: bool,
+    words: Tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Train word2vec (CBOW or skip-gram) or fastText vectors on CORPUS with gensim."""
     from tagger.vectors import train_vectors
 
     info = train_vectors(
-        corpus, out_file, algorithm=algorithm, architecture=architecture, dim=dim, window=window, min_count=min_count,
-        epochs=epochs, workers=workers, seed=seed, format=corpus_format, lowercase=lowercase, buckets=buckets, force=force,
+        corpus,
+        out_file,
+        algorithm=algorithm,
+        architecture=architecture,
+        dim=dim,
+        window=window,
+        min_count=min_count,
+        epochs=epochs,
+        workers=workers,
+        seed=seed,
+        format=corpus_format,
+        lowercase=lowercase,
+        buckets=buckets,
+        force=force,
         neighbours_of=words,
     )
     _echo_info(info, as_json)
@@ -97,7 +141,9 @@ Examples:
 @click.argument("file", metavar="FILE")
 @click.option("--word", "words", multiple=True, metavar="WORD", help="Print the nearest neighbours of WORD (repeatable).")
 @click.option("--topn", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours per word.")
-@click.option("--format", "vectors_format", type=click.Choice(EMBEDDINGS_FORMATS), default="auto", show_default=True, help="The file's format.")
+@click.option(
+    "--format", "vectors_format", type=click.Choice(EMBEDDINGS_FORMATS), default="auto", show_default=True, help="The file's format."
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Read only the first N vectors (word2vec and GloVe files).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @debug_option

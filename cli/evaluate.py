@@ -5,6 +5,7 @@ The gold tags are converted to the model's tag scheme first when the two differ,
 trained on the Hub's IOB2 CoNLL-2003 (``--dataset conll2003``) can be scored on the original
 IOB1 ``eng.testa`` file; entity spans are the same in both schemes.
 """
+
 from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -116,8 +117,13 @@ def evaluate_gold(tagger: Any, gold: Gold, where: str, *, mode: str = "default",
 @click.option("--dataset", default=None, metavar="NAME", help="Instead of FILE: a known corpus (conll2003, wnut17, ud_en_ewt, ...).")
 @click.option("--data-dir", default=None, metavar="DIR", help="Directory holding <NAME>/ for --dataset  [default: $TAGGER_DATA].")
 @click.option("--split", default="validation", show_default=True, help="The --dataset split to score.")
-@click.option("--mode", type=click.Choice(["default", "strict"]), default="default", show_default=True,
-              help="seqeval mode: default (conlleval-compatible) or strict (only entities valid in the scheme count).")
+@click.option(
+    "--mode",
+    type=click.Choice(["default", "strict"]),
+    default="default",
+    show_default=True,
+    help="seqeval mode: default (conlleval-compatible) or strict (only entities valid in the scheme count).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (f1, precision, recall, accuracy, per_type, ...).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
 @device_option
@@ -138,7 +144,8 @@ def evaluate_command(
     cache_dir: Optional[str],
 ) -> None:
     """Score a model on a labelled FILE: the seqeval report (entity precision, recall, F1 per type,
-    micro and macro averages, token accuracy); precision/recall per tag for POS models."""
+    micro and macro averages, token accuracy); precision/recall per tag for POS models.
+    """
     if (file is None) == (dataset is None):
         raise click.UsageError("give a labelled FILE or --dataset NAME (one of them)")
     if dataset is not None and corpus_format not in (None, "auto"):

@@ -1,4 +1,5 @@
 """``tagger info``: a model's configuration, labels, size and training scores (``Tagger.info``)."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,13 @@ def format_info(info: Dict[str, Any]) -> str:
     from cli.train import format_report
 
     lines = [_row("model", f"{info['path']} ({_size(info['size_bytes'])}: {', '.join(info['files'])})")]
-    names = {"tagger_version": "version", "created": "created", "training_time_s": "training (s)", "best_epoch": "best epoch", "embeddings": "embeddings"}
+    names = {
+        "tagger_version": "version",
+        "created": "created",
+        "training_time_s": "training (s)",
+        "best_epoch": "best epoch",
+        "embeddings": "embeddings",
+    }
     for key, name in names.items():
         if info.get(key) is not None:
             lines.append(_row(name, info[key]))

@@ -8,6 +8,7 @@ of stdout went away (``tagger tag ... | head``).
 Heavy libraries (torch, gensim, datasets) are imported inside the command bodies, so ``--help``
 and ``--version`` answer at once.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 Nothing heavy is imported here (no torch, gensim or datasets), so ``tagger --help`` stays fast.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,15 +68,18 @@ def debug_option(function: F) -> F:
 
 def model_option(function: F) -> F:
     """``--model DIR`` (required)."""
-    return click.option(
-        "--model", "-m", "model_dir", required=True, metavar="DIR", help="A model directory written by `tagger train`."
-    )(function)
+    return click.option("--model", "-m", "model_dir", required=True, metavar="DIR", help="A model directory written by `tagger train`.")(
+        function
+    )
 
 
 def device_option(function: F) -> F:
     """``--device auto|cpu|cuda|cuda:N``."""
     return click.option(
-        "--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
+        "--device",
+        default="auto",
+        show_default=True,
+        metavar="auto|cpu|cuda[:N]",
         help="Where to run the model; cuda fails (exit 2) when there is no GPU.",
     )(function)
 
@@ -83,7 +87,10 @@ def device_option(function: F) -> F:
 def corpus_format_option(function: F) -> F:
     """``--format auto|conll|conllu`` for corpus files."""
     return click.option(
-        "--format", "corpus_format", type=click.Choice(["auto", "conll", "conllu"]), default=None,
+        "--format",
+        "corpus_format",
+        type=click.Choice(["auto", "conll", "conllu"]),
+        default=None,
         help="Corpus file format  [default: auto: CoNLL-U when the first row has 10 tab-separated fields].",
     )(function)
 
@@ -91,7 +98,9 @@ def corpus_format_option(function: F) -> F:
 def tag_column_option(function: F) -> F:
     """``--tag-column NAME|INDEX``."""
     return click.option(
-        "--tag-column", default=None, metavar="NAME|INDEX",
+        "--tag-column",
+        default=None,
+        metavar="NAME|INDEX",
         help="The gold tag column: a 0-based index (negative counts from the end) or a name "
         "(CoNLL-U: upos, xpos, ...; known corpora: ner_tags, pos_tags, chunk_tags)  "
         "[default: the last column; upos for CoNLL-U; the corpus's usual column for --dataset].",
@@ -101,7 +110,9 @@ def tag_column_option(function: F) -> F:
 def cache_dir_option(function: F) -> F:
     """``--cache-dir DIR`` for the ``datasets`` Arrow cache."""
     return click.option(
-        "--cache-dir", default=None, metavar="DIR",
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
         help="Where `datasets` caches the loaded corpus  [default: its usual cache, $HF_DATASETS_CACHE].",
     )(function)
 
@@ -159,9 +170,9 @@ def binary_stream(name: str) -> IO[bytes]:
 
 @contextlib.contextmanager
 def open_text_input(path: str, *, newline: Optional[str] = "") -> Iterator[IO[str]]:
-    """Open a user's input file (or stdin for ``-``) as UTF-8 text; a leading BOM is dropped.
+    r"""Open a user's input file (or stdin for ``-``) as UTF-8 text; a leading BOM is dropped.
 
-    ``newline=""`` keeps ``\\r\\n`` as it is, so character offsets count every character of the file.
+    ``newline=""`` keeps ``\r\n`` as it is, so character offsets count every character of the file.
 
     Raises:
         CorpusFormatError: Missing file, a directory or not readable.

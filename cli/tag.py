@@ -4,6 +4,7 @@ CoNLL, JSON lines or inline brackets.
 Input is read lazily and tagged chunk by chunk (``iter_predict`` keeps the order), and each
 sentence is written as soon as its chunk is tagged, so memory stays bounded on any input size.
 """
+
 from __future__ import annotations
 
 import json
@@ -121,7 +122,9 @@ def read_items(paths: Sequence[str], input_format: str, corpus_format: str = "au
 # ----------------------------------------------------------------------------- tagging
 
 
-def tag_items(tagger: Any, items: Iterable[Item], batch_size: int = 256, chunk_size: Optional[int] = None) -> Iterator[Tuple[Item, List[str]]]:
+def tag_items(
+    tagger: Any, items: Iterable[Item], batch_size: int = 256, chunk_size: Optional[int] = None
+) -> Iterator[Tuple[Item, List[str]]]:
     """Tag a stream of items lazily and in order: ``(item, tags)`` pairs, a chunk at a time.
 
     Args:

@@ -4,6 +4,7 @@ Every field of TaggerConfig and TrainConfig a user may set is a flag named like 
 (``word_dropout`` -> ``--word-dropout``). A flag that is not on the command line changes nothing:
 the value comes from ``--config FILE`` when it has the key, else from the library's default.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,11 +45,21 @@ MODEL_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     (("--layers",), "layers", int, "Stacked recurrent layers."),
     (("--hidden-size",), "hidden_size", int, "Hidden units per direction."),
     (("--word-dim",), "word_dim", int, "Word-vector size; taken from --embeddings when given."),
-    (("--char-encoder",), "char_encoder", click.Choice(CHAR_ENCODERS), "Character encoder: CNN (Ma & Hovy), BiLSTM (Lample et al.) or none."),
+    (
+        ("--char-encoder",),
+        "char_encoder",
+        click.Choice(CHAR_ENCODERS),
+        "Character encoder: CNN (Ma & Hovy), BiLSTM (Lample et al.) or none.",
+    ),
     (("--char-dim",), "char_dim", int, "Character-embedding size."),
     (("--char-hidden",), "char_hidden", int, "CNN filters, or BiLSTM units (both directions)."),
     (("--char-kernel",), "char_kernel", int, "CNN window in characters."),
-    (("--lowercase-words/--cased-words",), "lowercase_words", "flag", "One word vector per lowercase form (casing comes from characters and --case-dim), or per form as written."),
+    (
+        ("--lowercase-words/--cased-words",),
+        "lowercase_words",
+        "flag",
+        "One word vector per lowercase form (casing comes from characters and --case-dim), or per form as written.",
+    ),
     (("--case-dim",), "case_dim", int, "Size of the word-shape (casing) embedding; 0 disables it."),
     (("--dropout",), "dropout", float, "Dropout on embeddings, between layers and before the output."),
     (("--crf/--softmax",), "crf", "flag", "Linear-chain CRF or per-token softmax output."),
@@ -288,4 +299,3 @@ def format_report(report: Any) -> str:
         return EvaluationReport(**{**report, "per_type": per_type}).format_table()
     except (TypeError, AttributeError):  # written by another version: show what is there
         return json.dumps(report, indent=2, sort_keys=True)
-

@@ -3,6 +3,7 @@
 The readers and ``KNOWN_CORPORA`` import nothing heavy; the loader's names (``load_corpus``,
 ``label_names``, ...) import ``datasets`` on first use, so ``import corpora`` stays fast.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -19,6 +19,7 @@ Errors raise ``CorpusFormatError`` naming the file and line. Memory stays at one
 sentence longer than ``max_sentence_length`` fails at once (a file with no blank lines is usually
 not one huge sentence but the wrong file).
 """
+
 from __future__ import annotations
 
 import os
@@ -165,9 +166,7 @@ def read_columns(
     return _read_columns(name, num_columns, names, max_sentence_length)
 
 
-def _read_columns(
-    path: str, num_columns: Optional[int], names: tuple[str, ...], max_sentence_length: int
-) -> Iterator[Sentence]:
+def _read_columns(path: str, num_columns: Optional[int], names: tuple[str, ...], max_sentence_length: int) -> Iterator[Sentence]:
     rows: list[list[str]] = []
     first_line = 0
     document = 0
@@ -189,9 +188,7 @@ def _read_columns(
                     rows = []
                 continue
             if "\x00" in line:
-                raise CorpusFormatError(
-                    f"NUL byte at column {line.index(chr(0)) + 1}: is this a binary file?", path=path, line=line_no
-                )
+                raise CorpusFormatError(f"NUL byte at column {line.index(chr(0)) + 1}: is this a binary file?", path=path, line=line_no)
             if line.startswith("-DOCSTART-") and (len(line) == 10 or line[10].isspace()):
                 if rows:
                     columns = tuple(map(list, zip(*rows)))

@@ -7,6 +7,7 @@ must run 1, 2, 3, ... within a sentence. ``# key = value`` comments before a sen
 ``metadata`` (``sent_id``, ``text``, ...); ``# newdoc`` starts a new document. A blank (or
 whitespace-only) line ends a sentence; the last one is kept without it.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,19 +68,15 @@ def _read_conllu(path: str, max_sentence_length: int) -> Iterator[Sentence]:
                     emitted += 1
                     document_has_sentences = True
                 elif in_sentence:
-                    raise CorpusFormatError("sentence without any word line (only ranges or empty nodes)",
-                                            path=path, line=line_no)
+                    raise CorpusFormatError("sentence without any word line (only ranges or empty nodes)", path=path, line=line_no)
                 rows, metadata, in_sentence = [], {}, False
                 continue
             if "\x00" in line:
-                raise CorpusFormatError(
-                    f"NUL byte at column {line.index(chr(0)) + 1}: is this a binary file?", path=path, line=line_no
-                )
+                raise CorpusFormatError(f"NUL byte at column {line.index(chr(0)) + 1}: is this a binary file?", path=path, line=line_no)
             if line.startswith("#"):
                 if in_sentence:
                     raise CorpusFormatError(
-                        "comment inside a sentence (comments must come before its first word line): "
-                        + shorten(line),
+                        "comment inside a sentence (comments must come before its first word line): " + shorten(line),
                         path=path,
                         line=line_no,
                     )
@@ -131,8 +128,7 @@ def _read_conllu(path: str, max_sentence_length: int) -> Iterator[Sentence]:
         yield Sentence(columns[1], columns, path, first_line, document, metadata, CONLLU_COLUMNS)
         emitted += 1
     elif in_sentence:
-        raise CorpusFormatError("sentence without any word line (only ranges or empty nodes)", path=path,
-                                line=line_no)
+        raise CorpusFormatError("sentence without any word line (only ranges or empty nodes)", path=path, line=line_no)
     if not emitted:
         what = "the file is empty" if line_no == 0 else "no word lines"
         raise CorpusFormatError(f"no sentences ({what})", path=path, line=max(line_no, 1))

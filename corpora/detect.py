@@ -1,4 +1,5 @@
 """Corpus format detection (CoNLL columns or CoNLL-U) and the one entry point ``read_sentences``."""
+
 from __future__ import annotations
 
 import re
@@ -91,6 +92,4 @@ def read_sentences(
         if num_columns is not None or column_names is not None:
             raise ConfigError("num_columns/column_names apply to column files, not CoNLL-U (always 10 columns)")
         return read_conllu(path, max_sentence_length=max_sentence_length)
-    return read_columns(
-        path, num_columns=num_columns, column_names=column_names, max_sentence_length=max_sentence_length
-    )
+    return read_columns(path, num_columns=num_columns, column_names=column_names, max_sentence_length=max_sentence_length)

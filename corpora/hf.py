@@ -11,6 +11,7 @@ file gets ``tokens`` and ``tags`` with label names inferred from the data. The t
 the files and as returned) are recorded in ``dataset.info.description`` and read back by
 ``source_scheme`` and ``tag_scheme``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -93,21 +94,24 @@ def load_corpus(
                 raise ConfigError(f"bad split name {split!r}: use letters, digits and underscores (train, validation)")
         return _load_generic(files, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length)
     if not isinstance(name_or_files, (str, os.PathLike)):
-        raise ConfigError(
-            f"expected a corpus name, a path or a dict split -> path, got {type(name_or_files).__name__}"
-        )
+        raise ConfigError(f"expected a corpus name, a path or a dict split -> path, got {type(name_or_files).__name__}")
     name = os.fspath(name_or_files)
     if isinstance(name_or_files, str) and name in KNOWN_CORPORA and not os.path.isfile(name):
         return _load_known(
-            KNOWN_CORPORA[name], data_dir, format, tag_column, column_names, split_files, to_scheme, cache_dir,
+            KNOWN_CORPORA[name],
+            data_dir,
+            format,
+            tag_column,
+            column_names,
+            split_files,
+            to_scheme,
+            cache_dir,
             max_sentence_length,
         )
     if split_files is not None:
         raise ConfigError("split_files is for known corpus names; pass a dict of split -> path instead")
     if isinstance(name_or_files, str) and not os.path.exists(name) and os.sep not in name and "." not in name:
-        raise ConfigError(
-            f"unknown corpus {name!r}: known corpora are {', '.join(KNOWN_CORPORA)}; or give a file path"
-        )
+        raise ConfigError(f"unknown corpus {name!r}: known corpora are {', '.join(KNOWN_CORPORA)}; or give a file path")
     return _load_generic({"train": name}, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length)
 
 
@@ -185,7 +189,7 @@ def _read_marker(dataset: Any) -> dict[str, Any]:
     description = (splits[0].info.description or "") if splits else ""
     for line in description.splitlines():
         if line.startswith(_MARKER):
-            return json.loads(line[len(_MARKER):])
+            return json.loads(line[len(_MARKER) :])
     raise ConfigError("this dataset was not loaded by corpora.load_corpus: its tag schemes are not recorded")
 
 
@@ -277,9 +281,7 @@ def _encoder(names: Sequence[str]) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
-def _encode(
-    tags: list[str], index: Mapping[str, int], column: str, sentence: Sentence, what: str, conllu: bool
-) -> list[int]:
+def _encode(tags: list[str], index: Mapping[str, int], column: str, sentence: Sentence, what: str, conllu: bool) -> list[int]:
     try:
         return [index[tag] for tag in tags]
     except KeyError:
@@ -322,9 +324,7 @@ def _known_features(schema: CorpusSchema, targets: Mapping[str, str]) -> Any:
     return datasets.Features(fields)
 
 
-def _known_examples(
-    corpus: str, path: str, stamp: str, targets: str, max_sentence_length: int
-) -> Iterator[dict[str, Any]]:
+def _known_examples(corpus: str, path: str, stamp: str, targets: str, max_sentence_length: int) -> Iterator[dict[str, Any]]:
     """Examples of one split of a known corpus; ``targets`` is JSON column -> scheme wanted."""
     del stamp  # part of the cache fingerprint only
     schema = KNOWN_CORPORA[corpus]
@@ -345,8 +345,7 @@ def _known_examples(
             yield example
         return
     columns = schema.columns
-    for number, sentence in enumerate(read_columns(path, num_columns=len(columns),
-                                                   max_sentence_length=max_sentence_length)):
+    for number, sentence in enumerate(read_columns(path, num_columns=len(columns), max_sentence_length=max_sentence_length)):
         example = {schema.id_column: str(number), "tokens": sentence.tokens}
         for position in range(1, len(columns)):
             column = columns[position]
@@ -359,8 +358,7 @@ def _known_examples(
 
 
 def _env_offline() -> bool:
-    return any(os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE")
-               for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE") for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
 
 def _hub_unreachable() -> Optional[str]:
@@ -423,9 +421,7 @@ def _load_known(
         raise ConfigError(f"{schema.name} files are {schema.format}, not {fmt}")
     tag_column = schema.tag_column if tag_column is None else tag_column
     if tag_column not in schema.file_schemes:
-        raise ConfigError(
-            f"{schema.name} has no tag column {tag_column!r}; choose one of {', '.join(schema.file_schemes)}"
-        )
+        raise ConfigError(f"{schema.name} has no tag column {tag_column!r}; choose one of {', '.join(schema.file_schemes)}")
     targets = {}
     for column in schema.label_names:
         target = schema.hub_schemes[column]
@@ -451,8 +447,7 @@ def _load_known(
     else:
         files = {}
         if corpus_dir is not None:
-            files = {split: str(corpus_dir / name) for split, name in schema.files.items()
-                     if (corpus_dir / name).is_file()}
+            files = {split: str(corpus_dir / name) for split, name in schema.files.items() if (corpus_dir / name).is_file()}
     if not files:
         names = "/".join(name for split, name in schema.files.items() if split != "test")
         hub, reason = _from_hub(schema, cache_dir)
@@ -471,8 +466,13 @@ def _load_known(
         features = _known_features(schema, targets)
         payload = json.dumps(targets, sort_keys=True)
         for split, path in files.items():
-            gen_kwargs = {"corpus": schema.name, "path": path, "stamp": _stamp(path), "targets": payload,
-                          "max_sentence_length": max_sentence_length}
+            gen_kwargs = {
+                "corpus": schema.name,
+                "path": path,
+                "stamp": _stamp(path),
+                "targets": payload,
+                "max_sentence_length": max_sentence_length,
+            }
             built[split] = _from_generator(_known_examples, features, gen_kwargs, split, cache_dir)
     marker = {
         "corpus": schema.name,
@@ -482,9 +482,7 @@ def _load_known(
         "files": files,
     }
     changed = ", ".join(
-        f"{column} {schema.file_schemes[column]} -> {target}"
-        for column, target in targets.items()
-        if schema.file_schemes[column] != target
+        f"{column} {schema.file_schemes[column]} -> {target}" for column, target in targets.items() if schema.file_schemes[column] != target
     )
     text = f"{schema.name} loaded by corpora.load_corpus" + (f"; converted {changed}" if changed else "")
     for split in built.values():
@@ -529,15 +527,19 @@ def _resolve_tag_index(
     return index
 
 
-def _generic_sentences(
-    path: str, fmt: str, column_names: Optional[Sequence[str]], max_sentence_length: int
-) -> Iterator[Sentence]:
-    return read_sentences(path, fmt, column_names=column_names if fmt == "conll" else None,
-                          max_sentence_length=max_sentence_length)
+def _generic_sentences(path: str, fmt: str, column_names: Optional[Sequence[str]], max_sentence_length: int) -> Iterator[Sentence]:
+    return read_sentences(path, fmt, column_names=column_names if fmt == "conll" else None, max_sentence_length=max_sentence_length)
 
 
 def _generic_examples(
-    path: str, stamp: str, fmt: str, column_names: str, tag_index: int, source: str, target: str, names: str,
+    path: str,
+    stamp: str,
+    fmt: str,
+    column_names: str,
+    tag_index: int,
+    source: str,
+    target: str,
+    names: str,
     max_sentence_length: int,
 ) -> Iterator[dict[str, Any]]:
     """Examples (tokens, tags) of one generic file; list-valued options arrive as JSON strings."""
@@ -547,8 +549,7 @@ def _generic_examples(
         tags = sentence.columns[tag_index]
         if source != target:
             tags = schemes.convert_tags(tags, source, target)
-        yield {"tokens": sentence.tokens,
-               "tags": _encode(tags, index, "tags", sentence, "inferred", conllu=fmt == "conllu")}
+        yield {"tokens": sentence.tokens, "tags": _encode(tags, index, "tags", sentence, "inferred", conllu=fmt == "conllu")}
 
 
 def _load_generic(
@@ -579,8 +580,7 @@ def _load_generic(
         for split, (path, file_fmt) in plans.items():
             for sentence in _generic_sentences(path, file_fmt, column_names, max_sentence_length):
                 if split not in tag_indexes:
-                    tag_indexes[split] = _resolve_tag_index(file_fmt, tag_column, column_names,
-                                                            len(sentence.columns), path)
+                    tag_indexes[split] = _resolve_tag_index(file_fmt, tag_column, column_names, len(sentence.columns), path)
                 tags = sentence.columns[tag_indexes[split]]
                 labels.update(dict.fromkeys(tags))
                 yield tags
@@ -594,19 +594,26 @@ def _load_generic(
         converted: dict[str, None] = {}
         for split, (path, file_fmt) in plans.items():
             for sentence in _generic_sentences(path, file_fmt, column_names, max_sentence_length):
-                converted.update(dict.fromkeys(schemes.convert_tags(sentence.columns[tag_indexes[split]], source,
-                                                                    target)))
+                converted.update(dict.fromkeys(schemes.convert_tags(sentence.columns[tag_indexes[split]], source, target)))
         names = infer_label_names(converted, target)
 
-    features = datasets.Features({
-        "tokens": datasets.Sequence(datasets.Value("string")),
-        "tags": datasets.Sequence(datasets.ClassLabel(names=names)),
-    })
+    features = datasets.Features(
+        {
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "tags": datasets.Sequence(datasets.ClassLabel(names=names)),
+        }
+    )
     built = datasets.DatasetDict()
     for split, (path, file_fmt) in plans.items():
         gen_kwargs = {
-            "path": path, "stamp": _stamp(path), "fmt": file_fmt, "column_names": json.dumps(column_names),
-            "tag_index": tag_indexes[split], "source": source, "target": target, "names": json.dumps(names),
+            "path": path,
+            "stamp": _stamp(path),
+            "fmt": file_fmt,
+            "column_names": json.dumps(column_names),
+            "tag_index": tag_indexes[split],
+            "source": source,
+            "target": target,
+            "names": json.dumps(names),
             "max_sentence_length": max_sentence_length,
         }
         built[split] = _from_generator(_generic_examples, features, gen_kwargs, split, cache_dir)
@@ -614,8 +621,13 @@ def _load_generic(
         chosen = CONLLU_COLUMNS[next(iter(tag_indexes.values()))]
     else:
         chosen = str(tag_column) if tag_column is not None else "last"
-    marker = {"corpus": None, "tag_column": "tags", "source_schemes": {"tags": source}, "schemes": {"tags": target},
-              "files": {split: path for split, (path, _) in plans.items()}}
+    marker = {
+        "corpus": None,
+        "tag_column": "tags",
+        "source_schemes": {"tags": source},
+        "schemes": {"tags": target},
+        "files": {split: path for split, (path, _) in plans.items()},
+    }
     text = f"tags from column {chosen} of {', '.join(p for p, _ in plans.values())}, loaded by corpora.load_corpus"
     if source != target:
         text += f"; converted {source} -> {target}"

@@ -6,6 +6,7 @@ blank line after each sentence: the input conlleval expects and ``read_columns``
 predictions); their comments are written back, multiword-token and empty-node lines are not
 (the reader skipped them).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,9 +57,7 @@ def format_columns(columns: Sequence[Sequence[str]], separator: str = " ") -> st
     return "".join(lines)
 
 
-def write_columns(
-    target: Target, sentences: Iterable[Sequence[Sequence[str]]], *, separator: str = " "
-) -> int:
+def write_columns(target: Target, sentences: Iterable[Sequence[Sequence[str]]], *, separator: str = " ") -> int:
     r"""Write sentences as a column file, a blank line after each.
 
     Args:

@@ -3,6 +3,7 @@
 The public API is imported lazily so that ``import tagger`` (and the CLI's ``--help``) stays fast:
 torch, gensim and datasets load only when a name that needs them is first used.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -8,6 +8,7 @@ thresholds (``mallopt``) keeps the buffers in the heap for reuse. Peak memory is
 freed late in a run is kept by the process instead of handed back. Set ``TAGGER_MALLOPT=0`` to
 leave the allocator alone (or use jemalloc/tcmalloc through ``LD_PRELOAD``).
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -1,4 +1,5 @@
 """The library's two verbs: ``train`` a tagger on a DatasetDict and ``evaluate`` one on a dataset."""
+
 from __future__ import annotations
 
 import datetime
@@ -152,7 +153,9 @@ def train(
         from tagger.embeddings import build_matrix
 
         extra = rare + [t.lower() if lowercase else t for tokens in other_tokens for t in tokens]
-        matrix = build_matrix(cfg.embeddings, vocab_words, extra_words=extra, max_vectors=cfg.max_vectors, format=cfg.embeddings_format, seed=cfg.seed)
+        matrix = build_matrix(
+            cfg.embeddings, vocab_words, extra_words=extra, max_vectors=cfg.max_vectors, format=cfg.embeddings_format, seed=cfg.seed
+        )
         vocab_words = matrix.words
         model_options["word_dim"] = matrix.dim
         log(

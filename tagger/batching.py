@@ -1,5 +1,7 @@
 """Turns tokenised sentences into padded tensors: word ids, per-form character ids, masks and lengths,
-and groups sentences of similar length into batches."""
+and groups sentences of similar length into batches.
+"""
+
 from __future__ import annotations
 
 import random
@@ -37,7 +39,8 @@ def case_class(word: str) -> int:
 
 class CharIndex:
     """Character ids for whole arrays of code points at once (a dense table for the Basic
-    Multilingual Plane, a dict beyond it), so encoding forms costs no Python per character."""
+    Multilingual Plane, a dict beyond it), so encoding forms costs no Python per character.
+    """
 
     def __init__(self, char_vocab: Vocab):
         self.vocab = char_vocab
@@ -125,7 +128,9 @@ class EncodedSentence:
         return len(self.words)
 
 
-def encode_sentence(tokens: Sequence[str], word_vocab: WordVocab, forms: FormTable, tags: Optional[Sequence[int]] = None) -> EncodedSentence:
+def encode_sentence(
+    tokens: Sequence[str], word_vocab: WordVocab, forms: FormTable, tags: Optional[Sequence[int]] = None
+) -> EncodedSentence:
     return EncodedSentence(
         np.asarray(word_vocab.encode(tokens), dtype=np.int64),
         np.asarray(forms.encode(tokens), dtype=np.int64),

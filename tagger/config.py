@@ -1,4 +1,5 @@
 """The two configurations of a tagger: its architecture (TaggerConfig) and its training (TrainConfig)."""
+
 from __future__ import annotations
 
 import dataclasses

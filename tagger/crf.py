@@ -11,6 +11,7 @@ half precision stay finite) in both the forward algorithm and Viterbi.
 Everything is vectorised over the batch; the only Python loops run over time steps. Inputs in
 float16/bfloat16 are computed in float32; float32 and float64 inputs are kept as they are.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -85,9 +86,7 @@ class CRF(nn.Module):
 
     def extra_repr(self) -> str:
         """Show the tag count and whether constraints are active."""
-        constrained = not bool(
-            self.allowed_start.all() and self.allowed_transitions.all() and self.allowed_end.all()
-        )
+        constrained = not bool(self.allowed_start.all() and self.allowed_transitions.all() and self.allowed_end.all())
         return f"num_tags={self.num_tags}, constrained={constrained}"
 
     # ------------------------------------------------------------------ public API
@@ -264,8 +263,7 @@ class CRF(nn.Module):
         if not isinstance(constraints, (tuple, list)) or len(constraints) != 3:
             raise ValueError(
                 "constraints must be a 3-tuple (allowed_start, allowed, allowed_end), "
-                f"got {type(constraints).__name__}"
-                + (f" of length {len(constraints)}" if isinstance(constraints, (tuple, list)) else "")
+                f"got {type(constraints).__name__}" + (f" of length {len(constraints)}" if isinstance(constraints, (tuple, list)) else "")
             )
         names = ("allowed_start", "allowed", "allowed_end")
         shapes = ((num_tags,), (num_tags, num_tags), (num_tags,))
@@ -349,8 +347,7 @@ class CRF(nn.Module):
             raise ValueError(f"emissions must be a torch.Tensor, got {type(emissions).__name__}")
         if emissions.dim() != 3:
             raise ValueError(
-                "emissions must have 3 dimensions (batch, seq_len, num_tags), "
-                f"got {emissions.dim()} with shape {tuple(emissions.shape)}"
+                f"emissions must have 3 dimensions (batch, seq_len, num_tags), got {emissions.dim()} with shape {tuple(emissions.shape)}"
             )
         if not emissions.is_floating_point():
             raise ValueError(f"emissions must be a floating-point tensor, got {emissions.dtype}")
@@ -363,17 +360,13 @@ class CRF(nn.Module):
         if check_sizes and seq_len < 1:
             raise ValueError(f"emissions must have seq_len >= 1, got shape {tuple(emissions.shape)}")
         if emissions.device != self.transitions.device:
-            raise ValueError(
-                f"emissions must be on the CRF's device {self.transitions.device}, got {emissions.device}"
-            )
+            raise ValueError(f"emissions must be on the CRF's device {self.transitions.device}, got {emissions.device}")
         if not isinstance(mask, torch.Tensor):
             raise ValueError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
         if mask.dtype != torch.bool:
             raise ValueError(f"mask must have dtype torch.bool, got {mask.dtype}")
         if mask.dim() != 2 or (check_sizes and tuple(mask.shape) != (batch_size, seq_len)):
-            raise ValueError(
-                f"mask must have shape (batch, seq_len) = {(batch_size, seq_len)}, got {tuple(mask.shape)}"
-            )
+            raise ValueError(f"mask must have shape (batch, seq_len) = {(batch_size, seq_len)}, got {tuple(mask.shape)}")
         if mask.device != emissions.device:
             raise ValueError(f"mask must be on the emissions' device {emissions.device}, got {mask.device}")
         if tags is not None:
@@ -382,9 +375,7 @@ class CRF(nn.Module):
             if tags.is_floating_point() or tags.is_complex() or tags.dtype == torch.bool:
                 raise ValueError(f"tags must have an integer dtype (torch.long), got {tags.dtype}")
             if tags.dim() != 2 or (check_sizes and tuple(tags.shape) != (batch_size, seq_len)):
-                raise ValueError(
-                    f"tags must have shape (batch, seq_len) = {(batch_size, seq_len)}, got {tuple(tags.shape)}"
-                )
+                raise ValueError(f"tags must have shape (batch, seq_len) = {(batch_size, seq_len)}, got {tuple(tags.shape)}")
             if tags.device != emissions.device:
                 raise ValueError(f"tags must be on the emissions' device {emissions.device}, got {tags.device}")
             tags = tags.long()
@@ -400,15 +391,11 @@ class CRF(nn.Module):
                 raise ValueError(f"mask[:, 0] must be all True (every sentence non-empty), got False in rows {rows}")
             if has_gap:
                 rows = (mask[:, 1:] & ~mask[:, :-1]).any(dim=1).nonzero().flatten().tolist()
-                raise ValueError(
-                    "mask must be left-aligned (Trues then Falses in each row), "
-                    f"got a True after a False in rows {rows}"
-                )
+                raise ValueError(f"mask must be left-aligned (Trues then Falses in each row), got a True after a False in rows {rows}")
             if bad_tags and bad_tags[0]:
                 real = tags[mask]
                 raise ValueError(
-                    f"tags at real positions must be in [0, {self.num_tags}), "
-                    f"got values from {real.min().item()} to {real.max().item()}"
+                    f"tags at real positions must be in [0, {self.num_tags}), got values from {real.min().item()} to {real.max().item()}"
                 )
 
         # Half precision would lose too much in long sums of scores: compute in float32 then.

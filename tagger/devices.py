@@ -1,4 +1,5 @@
 """Chooses the torch device from a user's option (auto | cpu | cuda | cuda:N)."""
+
 from __future__ import annotations
 
 import torch

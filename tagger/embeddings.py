@@ -14,6 +14,7 @@ Each word is looked up through :func:`tagger.wordforms.lookup_forms` (exact form
 then lowercase with digits as ``0``), first hit wins; fastText models then fall back to the
 word's character n-grams; every other word gets a seeded random row.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -120,7 +121,7 @@ def _sniff(path: Path) -> Optional[str]:
     if _plain_suffix(path) in _NATIVE_SUFFIXES or head[0] == 0x80:  # 0x80: pickle protocol >= 2
         return "gensim"
     ended = len(head) < _SNIFF_BYTES  # the whole file is in `head`
-    head = head[len(_UTF8_BOM):] if head.startswith(_UTF8_BOM) else head
+    head = head[len(_UTF8_BOM) :] if head.startswith(_UTF8_BOM) else head
     first, rest = _split_line(head, ended)
     if first is None:
         return None
@@ -150,7 +151,7 @@ def _split_line(data: bytes, ended: bool) -> tuple[Optional[bytes], bytes]:
     """Split ``data`` at its first newline into (line, rest); the line is None when it may go on past ``data``."""
     newline = data.find(b"\n")
     if newline >= 0:
-        return data[:newline], data[newline + 1:]
+        return data[:newline], data[newline + 1 :]
     if ended and data:  # the file's last line, without a final newline
         return data, b""
     return None, b""
@@ -309,7 +310,7 @@ class _RowStore:
         while self.chunks:
             chunk = self.chunks.pop(0)
             rows = min(self.rows_per_chunk, self.size - start)
-            out[start:start + rows] = chunk[:rows]
+            out[start : start + rows] = chunk[:rows]
             start += rows
             del chunk
         self.size = 0
@@ -525,7 +526,7 @@ def _read_text(stream: IO[bytes], path: Path, collector: _Collector, unicode_err
     wants, put = collector.wants, collector.put
     for line_no, line in enumerate(stream, start=1):
         if line_no == 1:
-            line = line[len(_UTF8_BOM):] if line.startswith(_UTF8_BOM) else line
+            line = line[len(_UTF8_BOM) :] if line.startswith(_UTF8_BOM) else line
             if has_header:
                 count, dim = _parse_header(line, path)
                 collector.start(dim)
@@ -554,7 +555,7 @@ def _read_text(stream: IO[bytes], path: Path, collector: _Collector, unicode_err
         word = _decode(raw, unicode_errors, path, f"line {line_no}", line_no)
         if wants(word):
             if values is None:
-                values = stripped[cut + 1:].split()
+                values = stripped[cut + 1 :].split()
             put(word, _parse_floats(values, dim, path, line_no))
     if not dim:
         raise EmbeddingsError("empty file; expected word vectors", path)
@@ -585,17 +586,14 @@ def _decode(raw: bytes, errors: str, path: Path, where: str, line_no: Optional[i
         return raw.decode("utf-8", errors)
     except UnicodeDecodeError as exc:
         raise EmbeddingsError(
-            f"{where}: the word {raw!r} is not valid UTF-8 ({exc.reason}); "
-            "unicode_errors='replace' or 'ignore' reads it anyway",
+            f"{where}: the word {raw!r} is not valid UTF-8 ({exc.reason}); unicode_errors='replace' or 'ignore' reads it anyway",
             path,
             line_no,
         ) from None
 
 
 def _truncated(index: int, count: int, path: Path) -> EmbeddingsError:
-    return EmbeddingsError(
-        f"the file ends inside entry {index + 1} of the {count} its header announces (truncated?)", path
-    )
+    return EmbeddingsError(f"the file ends inside entry {index + 1} of the {count} its header announces (truncated?)", path)
 
 
 # --------------------------------------------------------------------------- gensim-loaded formats

@@ -1,5 +1,7 @@
 """Character encoders (CNN, BiLSTM) and the recurrent word encoder (RNN/LSTM/GRU), with the
-initialisation the seeds recommend: orthogonal recurrent weights, Xavier input weights, forget-gate bias 1."""
+initialisation the seeds recommend: orthogonal recurrent weights, Xavier input weights, forget-gate bias 1.
+"""
+
 from __future__ import annotations
 
 import torch
@@ -13,7 +15,8 @@ RECURRENT_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 def init_recurrent(module: nn.RNNBase) -> None:
     """Orthogonal recurrent weights and Xavier input weights, one gate block at a time; zero biases
-    except the LSTM forget gate, whose bias is 1 so that memory is kept early in training."""
+    except the LSTM forget gate, whose bias is 1 so that memory is kept early in training.
+    """
     gates = {nn.LSTM: 4, nn.GRU: 3}.get(type(module), 1)
     hidden = module.hidden_size
     for name, param in module.named_parameters():
@@ -39,7 +42,7 @@ class CharCNN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.conv = nn.Conv1d(char_dim, filters, kernel, padding=kernel // 2)
         self.output_size = filters
-        nn.init.uniform_(self.embedding.weight, -(3.0 / char_dim) ** 0.5, (3.0 / char_dim) ** 0.5)
+        nn.init.uniform_(self.embedding.weight, -((3.0 / char_dim) ** 0.5), (3.0 / char_dim) ** 0.5)
         with torch.no_grad():
             self.embedding.weight[PAD_ID].zero_()
 
@@ -71,7 +74,7 @@ class CharLSTM(nn.Module):
         self.lstm = nn.LSTM(char_dim, hidden // 2, batch_first=True, bidirectional=True)
         self.output_size = hidden
         init_recurrent(self.lstm)
-        nn.init.uniform_(self.embedding.weight, -(3.0 / char_dim) ** 0.5, (3.0 / char_dim) ** 0.5)
+        nn.init.uniform_(self.embedding.weight, -((3.0 / char_dim) ** 0.5), (3.0 / char_dim) ** 0.5)
         with torch.no_grad():
             self.embedding.weight[PAD_ID].zero_()
 
@@ -94,7 +97,8 @@ def make_char_encoder(kind: str, num_chars: int, char_dim: int, hidden: int, ker
 
 class WordEncoder(nn.Module):
     """A stack of RNN, LSTM or GRU layers over packed sentences (padding costs no compute, and a
-    sentence's states do not depend on the other sentences in its batch)."""
+    sentence's states do not depend on the other sentences in its batch).
+    """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, bidirectional: bool, dropout: float):
         super().__init__()

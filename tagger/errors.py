@@ -1,4 +1,5 @@
 """Errors a user can cause, each a one-line message naming the file, line or option at fault."""
+
 from __future__ import annotations
 
 from pathlib import Path

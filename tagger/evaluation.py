@@ -1,5 +1,7 @@
 """Scores predicted tags against gold tags: seqeval entity precision/recall/F1 (per type, micro and
-macro, default conlleval-compatible or strict mode) and token accuracy. Prints nothing."""
+macro, default conlleval-compatible or strict mode) and token accuracy. Prints nothing.
+"""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +63,10 @@ class EvaluationReport:
         total = sum(s.support for s in self.per_type.values())
         rows.append("")
         rows.append(f"{'micro avg':<{name_width}} {self.precision * 100:9.2f} {self.recall * 100:9.2f} {self.f1 * 100:9.2f} {total:9d}")
-        rows.append(f"{'macro avg':<{name_width}} {self.macro_precision * 100:9.2f} {self.macro_recall * 100:9.2f} {self.macro_f1 * 100:9.2f} {total:9d}")
+        rows.append(
+            f"{'macro avg':<{name_width}} {self.macro_precision * 100:9.2f} {self.macro_recall * 100:9.2f} "
+            f"{self.macro_f1 * 100:9.2f} {total:9d}"
+        )
         rows.append(f"{'accuracy':<{name_width}} {self.accuracy * 100:9.2f} {'':>9} {'':>9} {self.tokens:9d}")
         rows.append(f"({self.sentences} sentences, {self.tokens} tokens; scheme {self.scheme}, {self.mode} mode)")
         return "\n".join(rows)
@@ -100,11 +105,15 @@ def _plain_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 
 
 def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: str, mode: str) -> tuple:
-    from seqeval import metrics, scheme as seqeval_schemes
+    from seqeval import metrics
+    from seqeval import scheme as seqeval_schemes
 
     kwargs = {}
     if mode == "strict":
-        kwargs = {"mode": "strict", "scheme": getattr(seqeval_schemes, {"IOB1": "IOB1", "IOB2": "IOB2", "IOBES": "IOBES", "BILOU": "BILOU"}[scheme])}
+        kwargs = {
+            "mode": "strict",
+            "scheme": getattr(seqeval_schemes, {"IOB1": "IOB1", "IOB2": "IOB2", "IOBES": "IOBES", "BILOU": "BILOU"}[scheme]),
+        }
     table = metrics.classification_report(gold, predicted, output_dict=True, zero_division=0, **kwargs)
     per_type = {
         name: TypeScores(float(s["precision"]), float(s["recall"]), float(s["f1-score"]), int(s["support"]))
@@ -113,13 +122,19 @@ def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: st
     }
     micro, macro = table["micro avg"], table["macro avg"]
     return (
-        float(micro["precision"]), float(micro["recall"]), float(micro["f1-score"]),
-        float(macro["precision"]), float(macro["recall"]), float(macro["f1-score"]),
+        float(micro["precision"]),
+        float(micro["recall"]),
+        float(micro["f1-score"]),
+        float(macro["precision"]),
+        float(macro["recall"]),
+        float(macro["f1-score"]),
         per_type,
     )
 
 
-def evaluate_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], scheme: str, mode: str = "default") -> EvaluationReport:
+def evaluate_tags(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], scheme: str, mode: str = "default"
+) -> EvaluationReport:
     """Scores ``predicted`` against ``gold`` (lists of tag lists of equal shapes).
 
     Args:
@@ -142,8 +157,16 @@ def evaluate_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         scores = _entity_report(gold_lists, pred_lists, scheme, mode)
     precision, recall, f1, macro_p, macro_r, macro_f1, per_type = scores
     return EvaluationReport(
-        precision=precision, recall=recall, f1=f1, accuracy=accuracy,
-        macro_precision=macro_p, macro_recall=macro_r, macro_f1=macro_f1,
-        per_type=per_type, scheme=scheme, mode=mode,
-        sentences=len(gold_lists), tokens=sum(len(g) for g in gold_lists),
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        accuracy=accuracy,
+        macro_precision=macro_p,
+        macro_recall=macro_r,
+        macro_f1=macro_f1,
+        per_type=per_type,
+        scheme=scheme,
+        mode=mode,
+        sentences=len(gold_lists),
+        tokens=sum(len(g) for g in gold_lists),
     )

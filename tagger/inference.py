@@ -2,6 +2,7 @@
 
 It imports nothing from training: loading a model needs neither gensim nor the vector file.
 """
+
 from __future__ import annotations
 
 from itertools import islice
@@ -82,7 +83,9 @@ class Tagger:
             raise ModelFileError(f"weights do not match the configuration (missing {missing[:3]}, unexpected {unexpected[:3]})")
         for name, tensor in files.state_dict.items():
             if tensor.shape != expected[name].shape:
-                raise ModelFileError(f"weight {name} has shape {tuple(tensor.shape)}, the configuration needs {tuple(expected[name].shape)}")
+                raise ModelFileError(
+                    f"weight {name} has shape {tuple(tensor.shape)}, the configuration needs {tuple(expected[name].shape)}"
+                )
         model.load_state_dict(files.state_dict)
         device = resolve_device(device) if isinstance(device, str) else device
         return cls(
@@ -144,7 +147,8 @@ class Tagger:
 
     def _form_features(self, forms: FormTable, block: int = 4096) -> Optional[torch.Tensor]:
         """Character and casing features of every form of a chunk, computed once (not per batch),
-        in blocks of forms of similar length."""
+        in blocks of forms of similar length.
+        """
         chars, lengths, case = forms.arrays()
         order = np.argsort(lengths, kind="stable")
         features: Optional[torch.Tensor] = None
@@ -153,7 +157,9 @@ class Tagger:
             rows = order[start : start + block]
             width = max(1, int(lengths[rows].max()))
             part = self.model.form_features(
-                torch.from_numpy(chars[rows, :width]).to(device), torch.from_numpy(lengths[rows]).to(device), torch.from_numpy(case[rows]).to(device)
+                torch.from_numpy(chars[rows, :width]).to(device),
+                torch.from_numpy(lengths[rows]).to(device),
+                torch.from_numpy(case[rows]).to(device),
             )
             if part is None:
                 return None
@@ -178,7 +184,9 @@ class Tagger:
                 results[i] = self._to_output(ids)
         return results
 
-    def iter_predict(self, sentences: Iterable[Sequence[str]], batch_size: int = 256, chunk_size: Optional[int] = None) -> Iterator[List[str]]:
+    def iter_predict(
+        self, sentences: Iterable[Sequence[str]], batch_size: int = 256, chunk_size: Optional[int] = None
+    ) -> Iterator[List[str]]:
         """Tags a stream of sentences lazily, in input order, in memory bounded by ``chunk_size``.
 
         Sentences within a chunk are sorted by length before batching, so padding stays small.
@@ -222,5 +230,9 @@ class Tagger:
             "parameters": parameters,
             "words": len(self.word_vocab),
             "chars": len(self.char_vocab),
-            **{k: v for k, v in self.meta.items() if k in ("scores", "tagger_version", "created", "corpus", "embeddings", "training_time_s", "best_epoch")},
+            **{
+                k: v
+                for k, v in self.meta.items()
+                if k in ("scores", "tagger_version", "created", "corpus", "embeddings", "training_time_s", "best_epoch")
+            },
         }

@@ -2,6 +2,7 @@
 
 It knows nothing about files or strings: it takes a Batch of ids and returns a loss or tag ids.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
@@ -62,7 +63,8 @@ class SequenceTagger(nn.Module):
 
     def form_features(self, chars: torch.Tensor, lengths: torch.Tensor, case: torch.Tensor) -> Optional[torch.Tensor]:
         """Character and casing features of word forms, shape (num_forms, char_hidden + case_dim),
-        or None when the model uses neither."""
+        or None when the model uses neither.
+        """
         parts = []
         if self.char_encoder is not None:
             parts.append(self.char_encoder(chars, lengths))  # shape: (num_forms, char_hidden)
@@ -93,7 +95,8 @@ class SequenceTagger(nn.Module):
 
     def loss(self, batch: Batch, words: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Mean negative log-likelihood per sentence (CRF) or per token (softmax); ``words``
-        overrides ``batch.words`` (word dropout)."""
+        overrides ``batch.words`` (word dropout).
+        """
         assert batch.tags is not None, "a training batch needs tags"
         emissions = self.emissions(batch, words)
         if self.crf is not None:

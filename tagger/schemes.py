@@ -11,6 +11,7 @@ gives a PER span. ``allowed_transitions`` is built from the same ``_can_follow``
 
 This module imports nothing heavy (no torch, no datasets) on purpose.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -189,9 +190,7 @@ def _where(sentence: Optional[int], position: int) -> str:
     return f"{head}token {position}"
 
 
-def validate_tags(
-    tags: Sequence[str], scheme: str, *, sentence: Optional[int] = None, path: Optional[str] = None
-) -> None:
+def validate_tags(tags: Sequence[str], scheme: str, *, sentence: Optional[int] = None, path: Optional[str] = None) -> None:
     """Check that a tag sequence obeys its scheme.
 
     Args:
@@ -215,18 +214,12 @@ def validate_tags(
             raise InvalidTagSequence(f"{_where(sentence, position)}: {tag!r} is not a valid {scheme} tag", path=path)
         if prev_tag is None:
             if not _can_start(cur, scheme):
-                raise InvalidTagSequence(
-                    f"{_where(sentence, position)}: {tag} starts the sentence ({scheme})", path=path
-                )
+                raise InvalidTagSequence(f"{_where(sentence, position)}: {tag} starts the sentence ({scheme})", path=path)
         elif not _can_follow(prev, cur, scheme):
-            raise InvalidTagSequence(
-                f"{_where(sentence, position)}: {tag} follows {prev_tag} ({scheme})", path=path
-            )
+            raise InvalidTagSequence(f"{_where(sentence, position)}: {tag} follows {prev_tag} ({scheme})", path=path)
         prev, prev_tag = cur, tag
     if prev_tag is not None and not _can_end(prev, scheme):
-        raise InvalidTagSequence(
-            f"{_where(sentence, len(tags) - 1)}: {prev_tag} ends the sentence ({scheme})", path=path
-        )
+        raise InvalidTagSequence(f"{_where(sentence, len(tags) - 1)}: {prev_tag} ends the sentence ({scheme})", path=path)
 
 
 def spans_from_tags(tags: Sequence[str], scheme: str) -> list[Span]:
@@ -336,9 +329,7 @@ def repair_tags(tags: Sequence[str], scheme: str) -> list[str]:
 def _check_pair(source: str, target: str) -> tuple[str, str]:
     source, target = normalize_scheme(source), normalize_scheme(target)
     if (source == "plain") != (target == "plain"):
-        raise ConfigError(
-            f"cannot convert between {source} and {target}: plain tags have no entity structure"
-        )
+        raise ConfigError(f"cannot convert between {source} and {target}: plain tags have no entity structure")
     return source, target
 
 
@@ -397,9 +388,7 @@ def convert_labels(labels: Sequence[str], source: str, target: str) -> list[str]
     return ["O"] + [f"{prefix}-{typ}" for typ in _types_of(labels, source) for prefix in _PREFIXES[target]]
 
 
-def allowed_transitions(
-    labels: Sequence[str], scheme: str
-) -> tuple[list[bool], list[list[bool]], list[bool]]:
+def allowed_transitions(labels: Sequence[str], scheme: str) -> tuple[list[bool], list[list[bool]], list[bool]]:
     """The transitions a linear-chain CRF may use for ``labels`` under ``scheme``.
 
     Args:

@@ -3,6 +3,7 @@
 Writing goes to a temporary sibling directory that is renamed into place, so a model directory is
 either the old one or the complete new one, and an existing model is replaced only when asked to.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -100,12 +101,15 @@ def write_model_files(directory: PathLike, files: ModelFiles) -> None:
     from safetensors.torch import save_file
 
     directory = Path(directory)
-    _write_json(directory / CONFIG_FILE, {
-        "format_version": FORMAT_VERSION,
-        "tagger_version": __version__,
-        "model": files.config.to_dict(),
-        "training": files.train_config.to_dict(),
-    })
+    _write_json(
+        directory / CONFIG_FILE,
+        {
+            "format_version": FORMAT_VERSION,
+            "tagger_version": __version__,
+            "model": files.config.to_dict(),
+            "training": files.train_config.to_dict(),
+        },
+    )
     _write_json(directory / VOCAB_FILE, files.vocab)
     _write_json(directory / META_FILE, files.meta)
     tensors = {name: t.detach().cpu().contiguous() for name, t in files.state_dict.items()}

@@ -18,6 +18,7 @@ reads a text stream piece by piece, one paragraph (or at most about ``chunk_char
 characters, cut at a sentence boundary) at a time, so memory stays bounded on any input size,
 with offsets counted from the start of the stream.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,7 @@ _tokenizer = None
 
 
 def _syntok_tokenizer() -> Any:
-    """syntok's tokenizer, built once (it is stateless), imported on first use."""
+    """Syntok's tokenizer, built once (it is stateless), imported on first use."""
     global _tokenizer
     if _tokenizer is None:
         from syntok.tokenizer import Tokenizer
@@ -196,8 +197,8 @@ def split_text(text: str) -> Iterator[TokenizedSentence]:
         An iterator of sentences with offsets into ``text``.
 
     Example:
-        >>> [s.tokens for s in split_text("Mr. Smith doesn't work for New York-based Acme Corp. anymore. He's in the U.S.")]
-        [['Mr.', 'Smith', 'does', "n't", 'work', 'for', 'New', 'York-based', 'Acme', 'Corp.', 'anymore', '.'], ['He', "'s", 'in', 'the', 'U.S', '.']]
+        >>> [s.tokens for s in split_text("Mr. Smith doesn't work for New York-based Acme. He's in the U.S.")]
+        [['Mr.', 'Smith', 'does', "n't", 'work', 'for', 'New', 'York-based', 'Acme', '.'], ['He', "'s", 'in', 'the', 'U.S', '.']]
     """
     if not isinstance(text, str):
         raise TypeError(f"split_text takes a str, got {type(text).__name__}")

@@ -1,5 +1,7 @@
 """The training loop: zero_grad -> forward -> loss -> backward -> clip -> step, a dev evaluation
-every epoch, the best weights kept, early stopping on the dev score."""
+every epoch, the best weights kept, early stopping on the dev score.
+"""
+
 from __future__ import annotations
 
 import math
@@ -110,7 +112,9 @@ def fit(
         for group in optimizer.param_groups:
             group["lr"] = lr
         # Batches are built once per epoch (bucketed by length), not per step.
-        batches: List[Batch] = [make_batch([train_set[i] for i in ids], train_forms) for ids in bucketed_batches(lengths, cfg.batch_size, rng)]
+        batches: List[Batch] = [
+            make_batch([train_set[i] for i in ids], train_forms) for ids in bucketed_batches(lengths, cfg.batch_size, rng)
+        ]
         model.train()
         total_loss = torch.zeros((), device=device)  # summed on the device: no sync per step on a GPU
         total_tokens, epoch_start = 0, time.perf_counter()

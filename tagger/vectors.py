@@ -6,6 +6,7 @@ raw-text corpus (one sentence per line, tokens separated by whitespace) or a CoN
 word2vec binary, FastText as a Facebook ``.bin`` model (which keeps the character n-grams, so
 words outside the vocabulary still get vectors). gensim is imported only inside the functions.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -239,7 +240,11 @@ def train_vectors(
             model.wv.save_word2vec_format(str(tmp), binary=True)
     fmt = "fasttext" if algorithm == "fasttext" else "word2vec-binary"
     return VectorsInfo(
-        str(out_path), fmt, len(model.wv), int(model.wv.vector_size), algorithm == "fasttext",
+        str(out_path),
+        fmt,
+        len(model.wv),
+        int(model.wv.vector_size),
+        algorithm == "fasttext",
         _neighbours(model.wv, neighbours_of, topn, str(out_path)),
     )
 
@@ -303,9 +308,7 @@ def load_vectors(path: PathLike, format: str = "auto", *, limit: Optional[int] =
                 if not isinstance(kv, KeyedVectors):
                     raise EmbeddingsError(f"the gensim file holds a {type(loaded).__name__}, not word vectors", name)
                 return kv, fmt
-            kv = KeyedVectors.load_word2vec_format(
-                name, binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit
-            )
+            kv = KeyedVectors.load_word2vec_format(name, binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit)
             return kv, fmt
     except EmbeddingsError:
         raise

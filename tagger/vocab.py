@@ -1,8 +1,9 @@
 """Vocab: a string <-> id map, stored as a JSON list in index order; one class for words, chars and labels."""
+
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Sequence
 
 from tagger.wordforms import lookup_forms
 
@@ -34,7 +35,8 @@ class Vocab:
     @classmethod
     def from_counts(cls, counts: Counter, *, min_count: int = 1, keep: Iterable[str] = ()) -> "Vocab":
         """A reserved vocabulary of the strings seen at least ``min_count`` times (most frequent first),
-        plus every string in ``keep`` regardless of its count."""
+        plus every string in ``keep`` regardless of its count.
+        """
         kept = set(keep)
         ordered = [s for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count or s in kept]
         ordered += sorted(kept - set(ordered))

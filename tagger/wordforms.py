@@ -4,6 +4,7 @@ Both the embedding-matrix builder (``tagger.embeddings``) and inference resolve 
 :func:`lookup_forms`, so a word that found a pretrained row at training time is looked up the same
 way when tagging.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Shared fixtures: where the real corpora live (skipping with a reason when absent) and seeds."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 The models are trained through the real ``tagger train`` command (CliRunner), so test_cli_train.py
 checks those runs and the other tests reuse the models.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,26 @@ CONLLU = textwrap.dedent(
 )
 
 TINY = [
-    "--hidden-size", "16", "--char-dim", "8", "--char-hidden", "8", "--dropout", "0", "--word-dropout", "0",
-    "--optimizer", "adam", "--lr", "0.03", "--batch-size", "2", "--num-threads", "1", "--seed", "1",
+    "--hidden-size",
+    "16",
+    "--char-dim",
+    "8",
+    "--char-hidden",
+    "8",
+    "--dropout",
+    "0",
+    "--word-dropout",
+    "0",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.03",
+    "--batch-size",
+    "2",
+    "--num-threads",
+    "1",
+    "--seed",
+    "1",
 ]
 
 
@@ -164,10 +183,27 @@ def _train(args: List[str]) -> Result:
 def ner_model(data: Data, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """A BiLSTM-CRF trained on the toy NER file with the toy word2vec vectors (dev and test: dev.conll)."""
     out = tmp_path_factory.mktemp("models") / "ner"
-    result = _train([
-        "--train", data.train, "--dev", data.dev, "--test", data.dev, "--out", out, "--cache-dir", data.cache,
-        "--embeddings", data.vectors, "--max-epochs", "12", "--patience", "4", *TINY,
-    ])
+    result = _train(
+        [
+            "--train",
+            data.train,
+            "--dev",
+            data.dev,
+            "--test",
+            data.dev,
+            "--out",
+            out,
+            "--cache-dir",
+            data.cache,
+            "--embeddings",
+            data.vectors,
+            "--max-epochs",
+            "12",
+            "--patience",
+            "4",
+            *TINY,
+        ]
+    )
     return Trained(out, result)
 
 
@@ -177,8 +213,21 @@ def pos_model(data: Data, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     root = tmp_path_factory.mktemp("models")
     config = root / "pos.yaml"
     config.write_text("cell: gru\ncrf: false\nmax-epochs: 2\nhidden_size: 12\nchar-encoder: lstm\n", encoding="utf-8")
-    result = _train([
-        "--train", data.conllu, "--dev", data.conllu, "--out", root / "pos", "--cache-dir", data.cache,
-        "--config", config, "--max-epochs", "12", *TINY,
-    ])
+    result = _train(
+        [
+            "--train",
+            data.conllu,
+            "--dev",
+            data.conllu,
+            "--out",
+            root / "pos",
+            "--cache-dir",
+            data.cache,
+            "--config",
+            config,
+            "--max-epochs",
+            "12",
+            *TINY,
+        ]
+    )
     return Trained(root / "pos", result)

@@ -1,4 +1,5 @@
 """Tests for ``tagger embeddings train|info`` through CliRunner."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,23 @@ def corpus(tmp_path: Path) -> Path:
 def test_train_then_info(corpus: Path, tmp_path: Path, algorithm: str, architecture: str, fmt: str) -> None:
     out = tmp_path / "vectors.bin"
     buckets = ["--buckets", "1000"] if algorithm == "fasttext" else []
-    result = invoke(["embeddings", "train", corpus, "--out", out, "--algorithm", algorithm, "--architecture", architecture, *TINY,
-                     *buckets, "--word", "cat"])
+    result = invoke(
+        [
+            "embeddings",
+            "train",
+            corpus,
+            "--out",
+            out,
+            "--algorithm",
+            algorithm,
+            "--architecture",
+            architecture,
+            *TINY,
+            *buckets,
+            "--word",
+            "cat",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert f"format       {fmt}" in result.stdout and "vocabulary   17 words" in result.stdout
     assert "nearest to 'cat':" in result.stdout and result.stdout.strip().endswith(f"vectors written to {out}")

@@ -2,6 +2,7 @@
 
 Also: --debug / TAGGER_DEBUG show the traceback, bugs exit 1 with one line, Ctrl-C exits 130.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,17 @@ def files(tmp_path: Path, data: Data) -> Dict[str, Path]:
     foreign.write_text("Acme B-COMPANY\nrose O\n", encoding="utf-8")
     garbage = tmp_path / "garbage.bin"
     garbage.write_bytes(b"\x00\x01 not vectors \xff" * 20)
-    return {"ragged": ragged, "not_a_model": not_a_model, "foreign": foreign, "garbage": garbage, "missing": tmp_path / "missing.txt",
-            "dir": tmp_path, "train": data.train, "dev": data.dev, "cache": data.cache}
+    return {
+        "ragged": ragged,
+        "not_a_model": not_a_model,
+        "foreign": foreign,
+        "garbage": garbage,
+        "missing": tmp_path / "missing.txt",
+        "dir": tmp_path,
+        "train": data.train,
+        "dev": data.dev,
+        "cache": data.cache,
+    }
 
 
 # Each case: (command line with {placeholders}, fragments the message must contain).
@@ -44,27 +54,44 @@ CASES = {
     "tag: not a model": (["tag", "{train}", "--model", "{not_a_model}"], ["{not_a_model}: not a tagger model: missing config.json"]),
     "tag: bad conll input": (["tag", "{ragged}", "--input", "conll", "--model", "{model}"], ["{ragged}:4:"]),
     "train: missing file": (["train", "--train", "{missing}", "--dev", "{dev}", "--out", "{dir}/m"], ["{missing}: no such file"]),
-    "train: bad corpus file": (["train", "--train", "{ragged}", "--dev", "{dev}", "--out", "{dir}/m", "--cache-dir", "{cache}"], ["{ragged}:4:"]),
+    "train: bad corpus file": (
+        ["train", "--train", "{ragged}", "--dev", "{dev}", "--out", "{dir}/m", "--cache-dir", "{cache}"],
+        ["{ragged}:4:"],
+    ),
     "train: CoNLL-U format forced on a column file": (
-        ["train", "--train", "{train}", "--dev", "{dev}", "--format", "conllu", "--out", "{dir}/m", "--cache-dir", "{cache}"], ["{train}:1:"]),
+        ["train", "--train", "{train}", "--dev", "{dev}", "--format", "conllu", "--out", "{dir}/m", "--cache-dir", "{cache}"],
+        ["{train}:1:"],
+    ),
     "train: unknown corpus": (["train", "--dataset", "ontonotes", "--out", "{dir}/m"], ["unknown corpus 'ontonotes'"]),
     "train: missing embeddings": (
         ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--embeddings", "{missing}", "--cache-dir", "{cache}"],
-        ["{missing}: no such embeddings file"]),
+        ["{missing}: no such embeddings file"],
+    ),
     "train: unreadable embeddings": (
-        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--embeddings", "{garbage}", "--cache-dir", "{cache}"], ["{garbage}:"]),
+        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--embeddings", "{garbage}", "--cache-dir", "{cache}"],
+        ["{garbage}:"],
+    ),
     "train: out is a foreign directory": (
-        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{not_a_model}", "--cache-dir", "{cache}"], ["{not_a_model}: exists, is not empty"]),
+        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{not_a_model}", "--cache-dir", "{cache}"],
+        ["{not_a_model}: exists, is not empty"],
+    ),
     "train: existing model without --force": (
-        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{model}", "--cache-dir", "{cache}"], ["a model already exists here; pass --force"]),
+        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{model}", "--cache-dir", "{cache}"],
+        ["a model already exists here; pass --force"],
+    ),
     "train: bad option value": (
-        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--dropout", "1.5", "--cache-dir", "{cache}"], ["dropout must be in [0, 1)"]),
-    "train: missing config file": (["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--config", "{missing}"],
-                                   ["{missing}: no such config file"]),
+        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--dropout", "1.5", "--cache-dir", "{cache}"],
+        ["dropout must be in [0, 1)"],
+    ),
+    "train: missing config file": (
+        ["train", "--train", "{train}", "--dev", "{dev}", "--out", "{dir}/m", "--config", "{missing}"],
+        ["{missing}: no such config file"],
+    ),
     "evaluate: missing file": (["evaluate", "{missing}", "--model", "{model}"], ["{missing}: no such file"]),
     "evaluate: labels the model does not know": (
         ["evaluate", "{foreign}", "--model", "{model}", "--cache-dir", "{cache}"],
-        ["{foreign}: label(s) the model does not know: B-COMPANY; the model's labels: O, B-LOC"]),
+        ["{foreign}: label(s) the model does not know: B-COMPANY; the model's labels: O, B-LOC"],
+    ),
     "evaluate: not a model": (["evaluate", "{dev}", "--model", "{not_a_model}"], ["{not_a_model}: not a tagger model"]),
     "info: not a model": (["info", "--model", "{not_a_model}"], ["{not_a_model}: not a tagger model"]),
     "embeddings info: unreadable file": (["embeddings", "info", "{garbage}"], ["{garbage}: unrecognised word-vector format"]),
@@ -84,14 +111,17 @@ def test_user_errors_are_one_line_exit_2(case: str, files: Dict[str, Path], ner_
     assert not (files["dir"] / "m").exists()
 
 
-@pytest.mark.parametrize("config_text, suffix, fragments", [
-    ("hidden-size: 10\nlayer: 2\n", ".yaml", ["{config}: unknown option 'layer'; known:"]),
-    ('{"lr": "fast"}', ".json", ["{config}: bad value for 'lr':", "'fast' is not a valid float"]),
-    ("hidden_size: [1, 2]\n", ".yml", ["{config}: bad value for 'hidden_size'"]),
-    ("cell: lstm\n  bad: [indent\n", ".yaml", ["{config}:2: not valid YAML"]),
-    ('{"lr": 0.1,}', ".json", ["{config}:1: not valid JSON"]),
-    ("- just\n- a list\n", ".yaml", ["{config}: expected a mapping"]),
-])
+@pytest.mark.parametrize(
+    "config_text, suffix, fragments",
+    [
+        ("hidden-size: 10\nlayer: 2\n", ".yaml", ["{config}: unknown option 'layer'; known:"]),
+        ('{"lr": "fast"}', ".json", ["{config}: bad value for 'lr':", "'fast' is not a valid float"]),
+        ("hidden_size: [1, 2]\n", ".yml", ["{config}: bad value for 'hidden_size'"]),
+        ("cell: lstm\n  bad: [indent\n", ".yaml", ["{config}:2: not valid YAML"]),
+        ('{"lr": 0.1,}', ".json", ["{config}:1: not valid JSON"]),
+        ("- just\n- a list\n", ".yaml", ["{config}: expected a mapping"]),
+    ],
+)
 def test_bad_config_files(config_text: str, suffix: str, fragments: List[str], tmp_path: Path, data: Data) -> None:
     config = tmp_path / f"options{suffix}"
     config.write_text(config_text, encoding="utf-8")
@@ -106,7 +136,9 @@ def test_device_cuda_without_a_gpu(ner_model: Trained, data: Data, tmp_path: Pat
         pytest.skip("a GPU is available here: --device cuda is not an error")
     assert_user_error(invoke(["tag", data.raw, "--model", ner_model.path, "--device", "cuda"]), "--device cuda: no CUDA GPU is available")
     assert_user_error(invoke(["evaluate", data.dev, "--model", ner_model.path, "--device", "cuda"]), "no CUDA GPU")
-    result = invoke(["train", "--train", data.train, "--dev", data.dev, "--out", tmp_path / "m", "--device", "cuda", "--cache-dir", data.cache])
+    result = invoke(
+        ["train", "--train", data.train, "--dev", data.dev, "--out", tmp_path / "m", "--device", "cuda", "--cache-dir", data.cache]
+    )
     assert_user_error(result, "--device cuda: no CUDA GPU is available")
     assert not (tmp_path / "m").exists()
 

@@ -1,4 +1,5 @@
 """Tests for ``tagger evaluate`` (the seqeval report, --json, --mode, IOB1 files for IOB2 models) and ``tagger info``."""
+
 from __future__ import annotations
 
 import json

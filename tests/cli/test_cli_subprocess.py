@@ -1,4 +1,5 @@
 """The CLI as a real process: the ``tagger`` script in the venv (else ``python -m cli``), pipes and exit statuses."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,15 +13,28 @@ from tests.cli.conftest import TINY, Data, Trained, subprocess_env, tagger_comma
 
 def run(args: List[str], tmp: Path, input: Optional[str] = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*tagger_command(), *[str(a) for a in args]], input=input, capture_output=True, text=True, encoding="utf-8",
-        env=subprocess_env(tmp), timeout=timeout, check=False,
+        [*tagger_command(), *[str(a) for a in args]],
+        input=input,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=subprocess_env(tmp),
+        timeout=timeout,
+        check=False,
     )
 
 
 def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, cli.main; print(sorted(m for m in ('torch', 'gensim', 'datasets', 'numpy', 'syntok') if m in sys.modules))"],
-        capture_output=True, text=True, env=subprocess_env(tmp_path), check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, cli.main; print(sorted(m for m in ('torch', 'gensim', 'datasets', 'numpy', 'syntok') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(tmp_path),
+        check=True,
     )
     assert probe.stdout.strip() == "[]"
     version = run(["--version"], tmp_path)
@@ -59,7 +73,9 @@ def test_a_closed_pipe_ends_quietly(ner_model: Trained, tmp_path: Path) -> None:
     big.write_text("John Smith lives in Paris.\n" * 6000, encoding="utf-8")
     process = subprocess.Popen(
         [*tagger_command(), "tag", str(big), "--model", str(ner_model.path), "--output", "inline"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(tmp_path),
     )
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()

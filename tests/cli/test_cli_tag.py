@@ -1,4 +1,5 @@
 """Tests for ``tagger tag``: every input and output format, stdin, -o, several files, offsets, laziness."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,13 @@ def test_text_to_jsonl_spans_slice_the_original_file(ner_model: Trained, data: D
         for span in record["spans"]:
             assert original[span["start_char"] : span["end_char"]] == span["text"]
     spans = [(s["label"], s["text"], s["start"], s["end"]) for r in records for s in r["spans"]]
-    assert spans == [("PER", "John Smith", 0, 2), ("LOC", "Paris", 4, 5), ("LOC", "London", 5, 6), ("LOC", "Rome", 7, 8),
-                     ("PER", "Peter Blackburn", 0, 2)]
+    assert spans == [
+        ("PER", "John Smith", 0, 2),
+        ("LOC", "Paris", 4, 5),
+        ("LOC", "London", 5, 6),
+        ("LOC", "Rome", 7, 8),
+        ("PER", "Peter Blackburn", 0, 2),
+    ]
     assert records[1]["offsets"][0][0] == original.index("Rain")  # after the \r\n
 
 
@@ -147,13 +153,16 @@ def test_readers_are_lazy(data: Data, tmp_path: Path) -> None:
     assert first.sentence.tokens == ["John", "Smith", "lives", "in", "Paris", "."]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--input", "xml"], "'xml' is not one of"),
-    (["--output", "html"], "'html' is not one of"),
-    (["--batch-size", "0"], "0 is not in the range"),
-    (["--format", "conllu"], "--format applies to --input conll"),
-    (["-", "-"], "stdin (-) can be read only once"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--input", "xml"], "'xml' is not one of"),
+        (["--output", "html"], "'html' is not one of"),
+        (["--batch-size", "0"], "0 is not in the range"),
+        (["--format", "conllu"], "--format applies to --input conll"),
+        (["-", "-"], "stdin (-) can be read only once"),
+    ],
+)
 def test_usage_errors(ner_model: Trained, args: List[str], message: str) -> None:
     result = invoke(["tag", *args, "--model", ner_model.path], input="x\n")
     assert result.exit_code == 2 and message in result.stderr

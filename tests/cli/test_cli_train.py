@@ -1,4 +1,5 @@
 """Tests for ``tagger train``: real tiny runs (session fixtures), option plumbing, --config precedence, --dataset."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,12 +48,15 @@ def test_pos_run_takes_the_config_file_and_flags_win(pos_model: Trained) -> None
 
 
 def test_every_configuration_field_is_a_flag() -> None:
-    settable = {f.name for f in dataclasses.fields(TaggerConfig) if f.name not in
-                {"num_words", "num_chars", "num_tags", "training_scheme", "output_scheme"}}
+    settable = {
+        f.name
+        for f in dataclasses.fields(TaggerConfig)
+        if f.name not in {"num_words", "num_chars", "num_tags", "training_scheme", "output_scheme"}
+    }
     settable |= {f.name for f in dataclasses.fields(TrainConfig)}
     assert set(OPTION_FIELDS) == settable
     flags = {opt for param in train_command.params for opt in param.opts + param.secondary_opts}
-    for declarations, field, _, _ in MODEL_OPTIONS + TRAIN_OPTIONS:
+    for _declarations, field, _, _ in MODEL_OPTIONS + TRAIN_OPTIONS:
         assert f"--{field.replace('_', '-')}" in flags, field
 
 
@@ -81,8 +85,25 @@ def fake_train(monkeypatch: pytest.MonkeyPatch) -> FakeTrain:
 
 
 def test_only_given_flags_reach_the_library(fake_train: FakeTrain, data: Data, tmp_path: Path) -> None:
-    result = invoke(["train", "--train", data.train, "--dev", data.dev, "--out", tmp_path / "m", "--cache-dir", data.cache,
-                     "--softmax", "--word-dropout", "0.1", "--max-minutes", "0.5", "--unidirectional"])
+    result = invoke(
+        [
+            "train",
+            "--train",
+            data.train,
+            "--dev",
+            data.dev,
+            "--out",
+            tmp_path / "m",
+            "--cache-dir",
+            data.cache,
+            "--softmax",
+            "--word-dropout",
+            "0.1",
+            "--max-minutes",
+            "0.5",
+            "--unidirectional",
+        ]
+    )
     assert result.exit_code == 0, result.output
     (call,) = fake_train.calls
     assert call["options"] == {"crf": False, "word_dropout": 0.1, "max_minutes": 0.5, "bidirectional": False}
@@ -91,10 +112,13 @@ def test_only_given_flags_reach_the_library(fake_train: FakeTrain, data: Data, t
     assert result.stdout.strip().endswith(f"model written to {tmp_path / 'm'}")
 
 
-@pytest.mark.parametrize("suffix, text", [
-    (".json", '{"hidden-size": 32, "optimizer": "adamw", "crf": false, "lr": 0.5, "out": "OUT", "force": true}'),
-    (".yaml", "hidden_size: 32\noptimizer: adamw\ncrf: no\nlr: '0.5'\nout: OUT\nforce: true\n"),
-])
+@pytest.mark.parametrize(
+    "suffix, text",
+    [
+        (".json", '{"hidden-size": 32, "optimizer": "adamw", "crf": false, "lr": 0.5, "out": "OUT", "force": true}'),
+        (".yaml", "hidden_size: 32\noptimizer: adamw\ncrf: no\nlr: '0.5'\nout: OUT\nforce: true\n"),
+    ],
+)
 def test_config_file_values_and_flag_precedence(fake_train: FakeTrain, data: Data, tmp_path: Path, suffix: str, text: str) -> None:
     config = tmp_path / f"options{suffix}"
     config.write_text(text.replace("OUT", str(tmp_path / "from-config")), encoding="utf-8")
@@ -111,14 +135,29 @@ def test_dataset_option_uses_the_known_corpus_and_its_tag_columns(fake_train: Fa
     iob1 = [(text, " ".join("I" + t[1:] if t.startswith("B-") else t for t in tags.split())) for text, tags in NER_SENTENCES]
     (corpus_dir / "train.txt").write_text(conll_text(iob1), encoding="utf-8")
     (corpus_dir / "dev.txt").write_text(conll_text(iob1[:2]), encoding="utf-8")
-    result = invoke(["train", "--dataset", "conll2003", "--data-dir", tmp_path / "data", "--out", tmp_path / "m", "--cache-dir", tmp_path / "c"])
+    result = invoke(
+        ["train", "--dataset", "conll2003", "--data-dir", tmp_path / "data", "--out", tmp_path / "m", "--cache-dir", tmp_path / "c"]
+    )
     assert result.exit_code == 0, result.output
     call = fake_train.calls[-1]
     assert call["tag_column"] == "ner_tags" and sorted(call["dataset"]) == ["train", "validation"]
     names = call["dataset"]["train"].features["ner_tags"].feature.names
     assert names[:3] == ["O", "B-PER", "I-PER"]  # the Hub's IOB2 labels
-    result = invoke(["train", "--dataset", "conll2003", "--data-dir", tmp_path / "data", "--tag-column", "pos_tags",
-                     "--out", tmp_path / "m", "--cache-dir", tmp_path / "c"])
+    result = invoke(
+        [
+            "train",
+            "--dataset",
+            "conll2003",
+            "--data-dir",
+            tmp_path / "data",
+            "--tag-column",
+            "pos_tags",
+            "--out",
+            tmp_path / "m",
+            "--cache-dir",
+            tmp_path / "c",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert fake_train.calls[-1]["tag_column"] == "pos_tags"
 
@@ -130,13 +169,16 @@ def test_no_dev_file_is_allowed_with_a_note(fake_train: FakeTrain, data: Data, t
     assert sorted(fake_train.calls[0]["dataset"]) == ["train"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--train", "T"], "--out DIR is required"),
-    (["--out", "M"], "give --dataset NAME, or --train PATH"),
-    (["--dataset", "conll2003", "--train", "T", "--out", "M"], "not both"),
-    (["--train", "T", "--data-dir", "D", "--out", "M"], "--data-dir goes with --dataset"),
-    (["--train", "T", "--out", "M", "--cell", "transformer"], "'transformer' is not one of"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--train", "T"], "--out DIR is required"),
+        (["--out", "M"], "give --dataset NAME, or --train PATH"),
+        (["--dataset", "conll2003", "--train", "T", "--out", "M"], "not both"),
+        (["--train", "T", "--data-dir", "D", "--out", "M"], "--data-dir goes with --dataset"),
+        (["--train", "T", "--out", "M", "--cell", "transformer"], "'transformer' is not one of"),
+    ],
+)
 def test_usage_errors_exit_2(fake_train: FakeTrain, data: Data, args: List[str], message: str) -> None:
     result = invoke(["train", *[str(data.train) if a == "T" else a for a in args]])
     assert result.exit_code == 2

@@ -1,4 +1,5 @@
 """The built wheel installs exactly the three top-level packages, and the console script."""
+
 import subprocess
 import sys
 import zipfile
@@ -10,7 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_wheel_top_level_is_tagger_corpora_cli(tmp_path):
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = tmp_path.glob("tagger-*.whl")

@@ -1,4 +1,5 @@
 """Readers, schemes and load_corpus over the real corpora in ../shared/data: counts as in its README."""
+
 from __future__ import annotations
 
 import os
@@ -37,10 +38,8 @@ SPLITS = {
 ENTITIES = {
     ("conll2003", "train"): {"PER": 6_600, "LOC": 7_140, "ORG": 6_321, "MISC": 3_438},
     ("conll2003", "validation"): {"PER": 1_842, "LOC": 1_837, "ORG": 1_341, "MISC": 922},
-    ("wnut17", "train"): {"person": 660, "location": 548, "group": 264, "corporation": 221, "product": 142,
-                          "creative-work": 140},
-    ("wnut17", "validation"): {"person": 470, "product": 114, "creative-work": 105, "location": 74, "group": 39,
-                               "corporation": 34},
+    ("wnut17", "train"): {"person": 660, "location": 548, "group": 264, "corporation": 221, "product": 142, "creative-work": 140},
+    ("wnut17", "validation"): {"person": 470, "product": 114, "creative-work": 105, "location": 74, "group": 39, "corporation": 34},
 }
 
 
@@ -75,8 +74,10 @@ def test_reader_counts(shared_data: Path, relative: str) -> None:
 
 
 def test_conll2003_documents_and_iob1_b_tags(shared_data: Path) -> None:
-    for relative, documents, b_tags in [("conll2003/train.txt", 946, {"B-LOC": 11, "B-MISC": 37, "B-ORG": 24}),
-                                         ("conll2003/dev.txt", 216, {"B-MISC": 4})]:
+    for relative, documents, b_tags in [
+        ("conll2003/train.txt", 946, {"B-LOC": 11, "B-MISC": 37, "B-ORG": 24}),
+        ("conll2003/dev.txt", 216, {"B-MISC": 4}),
+    ]:
         sentences = list(read_sentences(shared_data / relative))
         assert len({s.document for s in sentences}) == documents
         counts = Counter(tag for s in sentences for tag in s.columns[3] if tag.startswith("B-"))
@@ -142,8 +143,7 @@ def test_conll2003_converted_to_iob2(shared_data: Path, hf_cache: Path) -> None:
 def test_wnut17_entities(shared_data: Path, hf_cache: Path) -> None:
     corpus = load("wnut17", shared_data, hf_cache)
     for split in ("train", "validation"):
-        entities = Counter(span.label for sentence in tags(corpus[split], "ner_tags")
-                           for span in spans_from_tags(sentence, "IOB2"))
+        entities = Counter(span.label for sentence in tags(corpus[split], "ner_tags") for span in spans_from_tags(sentence, "IOB2"))
         assert entities == ENTITIES[("wnut17", split)]
 
 
@@ -158,8 +158,7 @@ def test_ud_metadata(shared_data: Path, hf_cache: Path) -> None:
 def test_python_c_prints_a_datasetdict(shared_data: Path, tmp_path: Path) -> None:
     code = f"import corpora; print(corpora.load_corpus('conll2003', data_dir={str(shared_data)!r}))"
     env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path), "PYTHONPATH": str(REPO), "HF_DATASETS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("DatasetDict({")
     assert "num_rows: 14041" in result.stdout and "num_rows: 3250" in result.stdout
@@ -171,7 +170,6 @@ def test_conll2003_train_loads_in_under_3_seconds(shared_data: Path, tmp_path: P
 
     load_corpus({"train": shared_data / "wnut17" / "dev.txt"}, cache_dir=tmp_path / "warmup")  # imports, first use
     start = time.perf_counter()
-    corpus = load_corpus("conll2003", split_files={"train": shared_data / "conll2003" / "train.txt"},
-                         cache_dir=tmp_path / "cold")
+    corpus = load_corpus("conll2003", split_files={"train": shared_data / "conll2003" / "train.txt"}, cache_dir=tmp_path / "cold")
     assert corpus["train"].num_rows == 14_041
     assert time.perf_counter() - start < 3.0

@@ -1,4 +1,5 @@
 """A sentence's tags do not depend on the other sentences of its batch (padding does not leak)."""
+
 import torch
 
 import tagger

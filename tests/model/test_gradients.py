@@ -1,4 +1,5 @@
 """Every trainable parameter learns; frozen vectors do not; initialisation follows the seeds."""
+
 import torch
 
 from tagger.batching import FormTable, encode_sentence, make_batch
@@ -17,7 +18,9 @@ def _batch():
 
 
 def _config(**kwargs):
-    return TaggerConfig(num_words=5, num_chars=5, num_tags=3, word_dim=6, hidden_size=5, char_dim=4, char_hidden=4, case_dim=3, dropout=0.0, **kwargs)
+    return TaggerConfig(
+        num_words=5, num_chars=5, num_tags=3, word_dim=6, hidden_size=5, char_dim=4, char_hidden=4, case_dim=3, dropout=0.0, **kwargs
+    )
 
 
 def test_every_parameter_gets_a_gradient():

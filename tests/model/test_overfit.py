@@ -1,4 +1,5 @@
 """A tiny model of every cell type and both output layers fits a toy corpus (train F1 = 1.0)."""
+
 import pytest
 
 import tagger
@@ -20,8 +21,17 @@ def test_fits_toy_ner(tmp_path, cell, crf):
 def test_fits_with_other_char_encoders_and_unidirectional(tmp_path, char_encoder):
     dd = toy_dataset()
     model = tagger.train(
-        dd, "ner_tags", tmp_path / "m", char_encoder=char_encoder, bidirectional=False, layers=2, case_dim=4,
-        max_epochs=80, patience=80, log=lambda _: None, **TINY,
+        dd,
+        "ner_tags",
+        tmp_path / "m",
+        char_encoder=char_encoder,
+        bidirectional=False,
+        layers=2,
+        case_dim=4,
+        max_epochs=80,
+        patience=80,
+        log=lambda _: None,
+        **TINY,
     )
     assert tagger.evaluate(model, dd["train"], "ner_tags").f1 == 1.0
 

@@ -1,4 +1,5 @@
 """Training with a word-vector file written by gensim: rows come from the file, frozen stay put."""
+
 import numpy as np
 import pytest
 import torch
@@ -23,7 +24,9 @@ def test_rows_come_from_the_file_and_frozen_vectors_do_not_move(tmp_path, vector
     path, kv = vectors_file
     dd = toy_dataset()
     options = {**TINY, "word_dim": 999}  # the file's dimension wins
-    model = tagger.train(dd, "ner_tags", tmp_path / "m", embeddings=str(path), freeze_embeddings=True, max_epochs=2, log=lambda _: None, **options)
+    model = tagger.train(
+        dd, "ner_tags", tmp_path / "m", embeddings=str(path), freeze_embeddings=True, max_epochs=2, log=lambda _: None, **options
+    )
     assert model.config.word_dim == 16
     weights = model.model.word_embedding.weight
     for word in ("paris", "john", "london"):  # the training words "Paris", "John", "London" share the lowercase rows
@@ -40,7 +43,9 @@ def test_dev_words_found_in_the_file_get_rows(tmp_path, vectors_file):
 
     extra = dd["validation"].map(lambda row: {"tokens": ["Zurich" if t == "Rome" else t for t in row["tokens"]]})
     dd = DatasetDict({"train": dd["train"], "validation": extra})
-    model = tagger.train(dd, "ner_tags", tmp_path / "m", embeddings=str(path), freeze_embeddings=True, max_epochs=1, log=lambda _: None, **TINY)
+    model = tagger.train(
+        dd, "ner_tags", tmp_path / "m", embeddings=str(path), freeze_embeddings=True, max_epochs=1, log=lambda _: None, **TINY
+    )
     row = model.word_vocab.index("Zurich")
     assert row > 1
     assert torch.allclose(model.model.word_embedding.weight[row], torch.tensor(kv["zurich"]))

@@ -1,4 +1,5 @@
 """Same seed and data give identical weights on CPU; another seed gives others."""
+
 import torch
 
 import tagger

@@ -1,4 +1,5 @@
 """Saved models reload bit for bit, tag identically, and bad model directories give clear errors."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """The training loop: dev scores are measured as inference sees them, and the schedule is pure."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """A toy NER corpus as a DatasetDict, built the way corpora.load_corpus builds real ones."""
+
 from __future__ import annotations
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
@@ -35,4 +36,15 @@ def toy_pos_dataset() -> DatasetDict:
     return DatasetDict({"train": split, "validation": split})
 
 
-TINY = dict(hidden_size=16, char_dim=8, char_hidden=8, word_dim=16, dropout=0.0, word_dropout=0.0, optimizer="adam", lr=0.02, batch_size=2, progress=False)
+TINY = dict(
+    hidden_size=16,
+    char_dim=8,
+    char_hidden=8,
+    word_dim=16,
+    dropout=0.0,
+    word_dropout=0.0,
+    optimizer="adam",
+    lr=0.02,
+    batch_size=2,
+    progress=False,
+)

@@ -1,4 +1,5 @@
 """The glibc allocator setting: applied once on Linux/glibc, skipped when TAGGER_MALLOPT=0."""
+
 import os
 import subprocess
 import sys

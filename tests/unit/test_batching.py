@@ -1,4 +1,5 @@
 """FormTable, make_batch and bucketing."""
+
 import random
 
 import numpy as np
@@ -23,7 +24,15 @@ def test_form_table_character_ids_match_the_vocabulary():
 
 def test_case_classes():
     names = {word: CASE_CLASSES[case_class(word)] for word in ["1996", "12a3", "paris", "EU", "Paris", "b2b", "-"]}
-    assert names == {"1996": "numeric", "12a3": "mainly_numeric", "paris": "lower", "EU": "upper", "Paris": "initial_upper", "b2b": "lower", "-": "other"}
+    assert names == {
+        "1996": "numeric",
+        "12a3": "mainly_numeric",
+        "paris": "lower",
+        "EU": "upper",
+        "Paris": "initial_upper",
+        "b2b": "lower",
+        "-": "other",
+    }
 
 
 def test_make_batch_pads_and_uses_only_its_forms():
@@ -48,6 +57,7 @@ def test_bucketed_batches_cover_every_sentence_once():
     batches = bucketed_batches(lengths, 10, random.Random(0))
     flat = sorted(i for batch in batches for i in batch)
     assert flat == list(range(103)) and max(len(b) for b in batches) == 10
+
     def spread(groups):
         return np.mean([max(lengths[i] for i in g) - min(lengths[i] for i in g) for g in groups])
 

@@ -1,4 +1,5 @@
 """Tests for corpora.columns.read_columns (and the column writer) on tiny synthetic files."""
+
 from __future__ import annotations
 
 import io
@@ -43,13 +44,11 @@ CONLL2003_LIKE = """\
 def test_conll2003_like_file(tmp_path: Path) -> None:
     path = write(tmp_path, CONLL2003_LIKE)
     sentences = list(read_columns(path))
-    assert [s.tokens for s in sentences] == [["EU", "rejects", "German"], ["Peter", "Blackburn"],
-                                             ["BRUSSELS", "1996-08-22"]]
+    assert [s.tokens for s in sentences] == [["EU", "rejects", "German"], ["Peter", "Blackburn"], ["BRUSSELS", "1996-08-22"]]
     assert [s.first_line for s in sentences] == [3, 7, 12]
     assert [s.document for s in sentences] == [0, 0, 1]
     first = sentences[0]
-    assert first.columns == (["EU", "rejects", "German"], ["NNP", "VBZ", "JJ"], ["I-NP", "I-VP", "I-NP"],
-                             ["I-ORG", "O", "I-MISC"])
+    assert first.columns == (["EU", "rejects", "German"], ["NNP", "VBZ", "JJ"], ["I-NP", "I-VP", "I-NP"], ["I-ORG", "O", "I-MISC"])
     assert first.columns[0] is first.tokens
     assert first.path == str(path)
     assert first.metadata == {} and first.column_names == ()
@@ -80,7 +79,9 @@ def test_crlf_bom_and_repeated_blank_lines(tmp_path: Path) -> None:
 
 
 def test_documents_counted_only_when_they_hold_sentences(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         a O
 
         -DOCSTART- -X- O O
@@ -90,7 +91,8 @@ def test_documents_counted_only_when_they_hold_sentences(tmp_path: Path) -> None
         -DOCSTART- -X- O O
         c O
         -DOCSTART- -X- O O
-        """)
+        """,
+    )
     assert [(s.tokens, s.document) for s in read_columns(path)] == [(["a"], 0), (["b"], 1), (["c"], 2)]
 
 

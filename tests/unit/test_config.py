@@ -1,4 +1,5 @@
 """TaggerConfig / TrainConfig: defaults, validation and JSON round trips."""
+
 import pytest
 
 from tagger.config import TaggerConfig, TrainConfig, split_options

@@ -1,4 +1,5 @@
 """Tests for corpora.conllu.read_conllu (and the CoNLL-U writer) on tiny synthetic files."""
+
 from __future__ import annotations
 
 import textwrap

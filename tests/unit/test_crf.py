@@ -1,4 +1,5 @@
 """Tests for tagger.crf: the CRF checked against brute-force enumeration of every tag path."""
+
 from __future__ import annotations
 
 import itertools
@@ -81,9 +82,7 @@ def brute_force(crf: CRF, emissions: torch.Tensor, length: int, constraints: tup
     """Every allowed path of one sentence with its score."""
     rows = emissions[:length].tolist()
     return {
-        path: path_score(crf, rows, path)
-        for path in itertools.product(range(NUM_TAGS), repeat=length)
-        if is_allowed(path, constraints)
+        path: path_score(crf, rows, path) for path in itertools.product(range(NUM_TAGS), repeat=length) if is_allowed(path, constraints)
     }
 
 
@@ -135,9 +134,7 @@ def test_nll_is_log_partition_minus_gold_score(constrained: bool) -> None:
     for i, length in enumerate(LENGTHS):
         paths = brute_force(crf, emissions[i], length, constraints)
         gold = tuple(tags[i, :length].tolist())
-        assert crf.score(emissions[i : i + 1], tags[i : i + 1], mask[i : i + 1]).item() == pytest.approx(
-            paths[gold], abs=1e-9
-        )
+        assert crf.score(emissions[i : i + 1], tags[i : i + 1], mask[i : i + 1]).item() == pytest.approx(paths[gold], abs=1e-9)
         expected.append(logsumexp(list(paths.values())) - paths[gold])
 
     losses = crf.nll(emissions, tags, mask, reduction="none")
@@ -146,9 +143,7 @@ def test_nll_is_log_partition_minus_gold_score(constrained: bool) -> None:
     assert all(loss > 0 for loss in losses.tolist())  # a loss, not a likelihood
     assert crf.nll(emissions, tags, mask, reduction="sum").item() == pytest.approx(sum(expected), abs=1e-9)
     assert crf.nll(emissions, tags, mask).item() == pytest.approx(sum(expected) / len(LENGTHS), abs=1e-9)
-    assert crf.nll(emissions, tags, mask, reduction="token_mean").item() == pytest.approx(
-        sum(expected) / sum(LENGTHS), abs=1e-9
-    )
+    assert crf.nll(emissions, tags, mask, reduction="token_mean").item() == pytest.approx(sum(expected) / sum(LENGTHS), abs=1e-9)
 
 
 def test_score_of_forbidden_path_includes_penalty() -> None:
@@ -358,9 +353,7 @@ def test_viterbi_tensor_exports_with_dynamic_batch() -> None:
             return self.crf.viterbi_tensor(emissions, mask)
 
     batch = export.Dim("batch")
-    program = export.export(
-        Decode(crf), (emissions, mask), dynamic_shapes={"emissions": {0: batch}, "mask": {0: batch}}
-    )
+    program = export.export(Decode(crf), (emissions, mask), dynamic_shapes={"emissions": {0: batch}, "mask": {0: batch}})
     other_emissions, _, other_mask = make_batch([2, 4, 1, 4, 3, 1], seed=9, dtype=torch.float32)
     exported_tags, exported_scores = program.module()(other_emissions, other_mask)
     expected_tags, expected_scores = crf.viterbi_tensor(other_emissions, other_mask)

@@ -1,4 +1,5 @@
 """Tests for corpora.detect: format detection from content and the read_sentences dispatcher."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,12 +9,7 @@ import pytest
 from corpora.detect import detect_format, read_sentences
 from tagger.errors import ConfigError, CorpusFormatError
 
-CONLLU = (
-    "# sent_id = 1\n# text = a b\n"
-    "1-2\tab\t_\t_\t_\t_\t_\t_\t_\t_\n"
-    "1\ta\ta\tX\tX\t_\t0\troot\t_\t_\n"
-    "2\tb\tb\tX\tX\t_\t1\tdep\t_\t_\n"
-)
+CONLLU = "# sent_id = 1\n# text = a b\n1-2\tab\t_\t_\t_\t_\t_\t_\t_\t_\n1\ta\ta\tX\tX\t_\t0\troot\t_\t_\n2\tb\tb\tX\tX\t_\t1\tdep\t_\t_\n"
 TEN_COLUMNS_NOT_CONLLU = "w\t" + "\t".join("O" * 9) + "\n"
 
 

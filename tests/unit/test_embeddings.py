@@ -1,4 +1,5 @@
 """Tests for tagger.embeddings: format detection, streaming readers checked against gensim, lookup and errors."""
+
 from __future__ import annotations
 
 import gc
@@ -56,9 +57,7 @@ def gensim_load(path: Path, fmt: str, **kwargs) -> KeyedVectors:
     with warnings.catch_warnings():
         # gensim's no_header reader reopens the file and never closes the second handle (gensim 4.4).
         warnings.simplefilter("ignore", ResourceWarning)
-        return KeyedVectors.load_word2vec_format(
-            str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", **kwargs
-        )
+        return KeyedVectors.load_word2vec_format(str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", **kwargs)
 
 
 def live_keyed_vectors() -> list[object]:
@@ -201,11 +200,17 @@ def test_fasttext_bin_rows_and_ngrams(fasttext_bin: Path) -> None:
     assert np.allclose(rows["catz"], expected["catz"])  # n-grams of an unknown word
     assert np.allclose(rows["Francey"], expected["Francey"])
     assert matrix.stats == {
-        "exact": 2, "lower": 1, "digits": 0, "ngrams": 3, "random": 0,
-        "reserved": 2, "extra": 2, "file_vocab": len(expected.index_to_key),
+        "exact": 2,
+        "lower": 1,
+        "digits": 0,
+        "ngrams": 3,
+        "random": 0,
+        "reserved": 2,
+        "extra": 2,
+        "file_vocab": len(expected.index_to_key),
     }
     # Extra words: "mats" comes from n-grams, "France" is known, "cat" is already in the vocabulary.
-    assert matrix.words[len(vocab):] == ["mats", "France"]
+    assert matrix.words[len(vocab) :] == ["mats", "France"]
     assert np.allclose(rows["mats"], expected["mats"]) and np.array_equal(rows["France"], expected["France"])
     assert matrix.found.tolist() == [False, False] + [True] * 8
     del expected
@@ -248,8 +253,14 @@ def test_lookup_fallback_order(files: dict[str, Path], reference: KeyedVectors, 
     assert np.array_equal(rows["Berlin"], reference["berlin"])
     assert matrix.found.tolist() == [False, False, True, True, True, True, True, True, True, False]
     assert matrix.stats == {
-        "exact": 2, "lower": 2, "digits": 3, "ngrams": 0, "random": 1,
-        "reserved": 2, "extra": 0, "file_vocab": len(FILE_WORDS) + 1,
+        "exact": 2,
+        "lower": 2,
+        "digits": 3,
+        "ngrams": 0,
+        "random": 1,
+        "reserved": 2,
+        "extra": 0,
+        "file_vocab": len(FILE_WORDS) + 1,
     }
     assert matrix.coverage() == pytest.approx(7 / 8)
 
@@ -449,9 +460,7 @@ def test_user_errors_name_the_file(tmp_path: Path, files: dict[str, Path]) -> No
         ("corrupt.bin", (793712314).to_bytes(4, "little") + b"\x0c\x00\x00\x00garbage"),
     ],
 )
-def test_gensim_failures_become_embeddings_errors(
-    tmp_path: Path, files: dict[str, Path], name: str, content: bytes
-) -> None:
+def test_gensim_failures_become_embeddings_errors(tmp_path: Path, files: dict[str, Path], name: str, content: bytes) -> None:
     path = tmp_path / name
     if name == "truncated.model":
         content = files["gensim"].read_bytes()[:200]

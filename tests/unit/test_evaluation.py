@@ -1,4 +1,5 @@
 """evaluate_tags against seqeval and hand-made cases."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """Tests for corpora.hf.load_corpus on tiny synthetic corpora, each with its own datasets cache in tmp_path."""
+
 from __future__ import annotations
 
 import os
@@ -82,13 +83,15 @@ def test_conll2003_features_and_iob2_conversion(data_dir: Path, cache: Path) -> 
     assert isinstance(corpus, datasets.DatasetDict)
     assert sorted(corpus) == ["train", "validation"]
     train = corpus["train"]
-    assert train.features == datasets.Features({
-        "id": datasets.Value("string"),
-        "tokens": datasets.Sequence(datasets.Value("string")),
-        "pos_tags": datasets.Sequence(datasets.ClassLabel(names=list(CONLL2003_POS))),
-        "chunk_tags": datasets.Sequence(datasets.ClassLabel(names=list(CHUNK_TAGS))),
-        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=list(CONLL2003_NER))),
-    })
+    assert train.features == datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "pos_tags": datasets.Sequence(datasets.ClassLabel(names=list(CONLL2003_POS))),
+            "chunk_tags": datasets.Sequence(datasets.ClassLabel(names=list(CHUNK_TAGS))),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=list(CONLL2003_NER))),
+        }
+    )
     assert train["id"] == ["0", "1"]
     assert train["tokens"] == [["EU", "rejects", "German", "call"], ["Peter", "Blackburn", "Smith"]]
     assert names(train, "ner_tags") == [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER", "B-PER"]]
@@ -121,8 +124,7 @@ def test_conll2003_to_iobes_and_other_tag_column(data_dir: Path, cache: Path) ->
 def test_ud_features(data_dir: Path, cache: Path) -> None:
     corpus = load_corpus("ud_en_ewt", data_dir, cache_dir=cache)
     train = corpus["train"]
-    assert list(train.features) == ["idx", "text", "tokens", "lemmas", "upos", "xpos", "feats", "head", "deprel",
-                                    "deps", "misc"]
+    assert list(train.features) == ["idx", "text", "tokens", "lemmas", "upos", "xpos", "feats", "head", "deprel", "deps", "misc"]
     assert train.features["upos"].feature.names == list(UD_UPOS)
     assert train["idx"] == ["s1", "1"]
     assert train["text"] == ["I don't.", "Hi"]
@@ -256,6 +258,10 @@ def test_bad_arguments(data_dir: Path, cache: Path) -> None:
 
 def test_known_corpora_table() -> None:
     assert {name: schema.tag_column for name, schema in KNOWN_CORPORA.items()} == {
-        "conll2003": "ner_tags", "conll2000": "chunk_tags", "wnut17": "ner_tags", "ud_en_ewt": "upos"}
+        "conll2003": "ner_tags",
+        "conll2000": "chunk_tags",
+        "wnut17": "ner_tags",
+        "ud_en_ewt": "upos",
+    }
     assert len(CONLL2003_POS) == 47 and len(CHUNK_TAGS) == 23 and len(UD_UPOS) == 18
     assert len(KNOWN_CORPORA["conll2000"].label_names["pos_tags"]) == 44

@@ -1,4 +1,5 @@
 """Tests for tagger.schemes: literal tables, invalid sequences, and property tests against seqeval."""
+
 from __future__ import annotations
 
 import itertools
@@ -38,8 +39,16 @@ def S(label: str, start: int, end: int) -> Span:
 @pytest.mark.parametrize(
     "name, expected",
     [
-        ("IOB1", "IOB1"), ("iob", "IOB1"), ("IOB2", "IOB2"), ("bio", "IOB2"), ("BIO", "IOB2"),
-        ("iobes", "IOBES"), ("BIOES", "IOBES"), ("bilou", "BILOU"), ("plain", "plain"), ("None", "plain"),
+        ("IOB1", "IOB1"),
+        ("iob", "IOB1"),
+        ("IOB2", "IOB2"),
+        ("bio", "IOB2"),
+        ("BIO", "IOB2"),
+        ("iobes", "IOBES"),
+        ("BIOES", "IOBES"),
+        ("bilou", "BILOU"),
+        ("plain", "plain"),
+        ("None", "plain"),
         ("POS", "plain"),
     ],
 )
@@ -227,8 +236,7 @@ def test_detect_scheme() -> None:
 def test_convert_labels() -> None:
     labels = ["O", "I-PER", "B-LOC", "I-LOC", "I-PER"]
     assert convert_labels(labels, "IOB1", "IOB2") == ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-    assert convert_labels(labels, "IOB1", "IOBES") == [
-        "O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    assert convert_labels(labels, "IOB1", "IOBES") == ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
     assert convert_labels(["U-PER"], "BILOU", "BILOU") == ["O", "B-PER", "I-PER", "L-PER", "U-PER"]
     assert convert_labels(["NOUN", "VERB", "NOUN"], "plain", "plain") == ["NOUN", "VERB"]
     with pytest.raises(ConfigError, match="'S-PER'"):

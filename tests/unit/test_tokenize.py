@@ -1,4 +1,5 @@
 """Tests for tagger.tokenize: syntok with the CoNLL-2003 adjustments, exact offsets, streaming and char spans."""
+
 from __future__ import annotations
 
 import io
@@ -49,7 +50,7 @@ def assert_offsets_exact(text: str, sentences: List[TokenizedSentence]) -> None:
         ("The U.S. economy grew.", [["The", "U.S.", "economy", "grew", "."]]),
         ("Rain fell on 1996-08-22 in London.", [["Rain", "fell", "on", "1996-08-22", "in", "London", "."]]),
         ("A New York-based co-operative e-mail firm.", [["A", "New", "York-based", "co-operative", "e-mail", "firm", "."]]),
-        ('He said "hello" and \'bye\'.', [["He", "said", '"', "hello", '"', "and", "'", "bye", "'", "."]]),
+        ("He said \"hello\" and 'bye'.", [["He", "said", '"', "hello", '"', "and", "'", "bye", "'", "."]]),
         ("See https://example.com/a?b=c&d=1 now.", [["See", "https://example.com/a?b=c&d=1", "now", "."]]),
         ("Mr. Smith met J. Doe at 5 a.m. today.", [["Mr.", "Smith", "met", "J.", "Doe", "at", "5", "a.m.", "today", "."]]),
         ("Costs $3.50 (approx.) or 3,000 at 50%.", [["Costs", "$", "3.50", "(", "approx.", ")", "or", "3,000", "at", "50", "%", "."]]),
@@ -91,7 +92,7 @@ def test_split_text_rejects_bytes() -> None:
 DOCUMENT = (
     "John Smith lives in Paris. Mr. Jones doesn't.\n"
     "He moved to the U.S. in 1996-08-22 with New York-based Acme Corp.\n\n"
-    "\"Quoted,\" she said (twice).\r\n\r\n"
+    '"Quoted," she said (twice).\r\n\r\n'
     "A last paragraph without a full stop"
 )
 
@@ -143,9 +144,46 @@ def test_stream_rejects_bytes_pieces() -> None:
 
 # ----------------------------------------------------------------------------- property tests
 
-WORDS = ["John", "Smith", "Paris", "U.S.", "don't", "it's", "New", "York-based", "1996-08-22", "3.5", "$", "Mr.", "e.g.",
-         "O'Neil", "co-op", "naïve", "Zürich", "東京", "http://x.org/a?b=1", "50%", "(", ")", '"', "'", "...", ",", ".", "!", "?",
-         ";", ":", "-", "--", "a", "I", "x_y", "\u00ad", "é"]
+WORDS = [
+    "John",
+    "Smith",
+    "Paris",
+    "U.S.",
+    "don't",
+    "it's",
+    "New",
+    "York-based",
+    "1996-08-22",
+    "3.5",
+    "$",
+    "Mr.",
+    "e.g.",
+    "O'Neil",
+    "co-op",
+    "naïve",
+    "Zürich",
+    "東京",
+    "http://x.org/a?b=1",
+    "50%",
+    "(",
+    ")",
+    '"',
+    "'",
+    "...",
+    ",",
+    ".",
+    "!",
+    "?",
+    ";",
+    ":",
+    "-",
+    "--",
+    "a",
+    "I",
+    "x_y",
+    "\u00ad",
+    "é",
+]
 SEPARATORS = [" ", " ", " ", "  ", "\n", "\r\n", "\t", "\n\n", "\u00a0", "", ""]
 
 

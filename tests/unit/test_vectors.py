@@ -1,4 +1,5 @@
 """Tests for tagger.vectors: corpus detection, gensim training of word2vec/fastText files, and reading them back."""
+
 from __future__ import annotations
 
 import os
@@ -40,12 +41,7 @@ CONLL = textwrap.dedent(
     cat NN I-NP O
     """
 )
-CONLLU = (
-    "# sent_id = 1\n"
-    "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n"
-    "2\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n"
-    "\n"
-)
+CONLLU = "# sent_id = 1\n1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\tNN\t_\t0\troot\t_\t_\n\n"
 TINY = {"dim": 8, "min_count": 1, "epochs": 2, "workers": 1, "seed": 3}
 
 
@@ -65,7 +61,11 @@ def corpora_files(tmp_path: Path) -> dict:
 
 
 def test_detect_corpus_format(corpora_files: dict, tmp_path: Path) -> None:
-    assert {kind: detect_corpus_format(path) for kind, path in corpora_files.items()} == {"text": "text", "conll": "conll", "conllu": "conllu"}
+    assert {kind: detect_corpus_format(path) for kind, path in corpora_files.items()} == {
+        "text": "text",
+        "conll": "conll",
+        "conllu": "conllu",
+    }
     tokens_only = tmp_path / "tokens.conll"
     tokens_only.write_text("John\nlives\n\nParis\n", encoding="utf-8")
     assert detect_corpus_format(tokens_only) == "conll"
@@ -95,8 +95,9 @@ def test_bad_utf8_corpus_names_the_line(tmp_path: Path) -> None:
 def test_train_write_and_read_back(corpora_files: dict, tmp_path: Path, algorithm: str, fmt: str) -> None:
     out = tmp_path / f"{algorithm}.bin"
     buckets = {"buckets": 1000} if algorithm == "fasttext" else {}
-    info = train_vectors(corpora_files["text"], out, algorithm=algorithm, architecture="skipgram", neighbours_of=["cat"], topn=3,
-                         **buckets, **TINY)
+    info = train_vectors(
+        corpora_files["text"], out, algorithm=algorithm, architecture="skipgram", neighbours_of=["cat"], topn=3, **buckets, **TINY
+    )
     assert (info.format, info.dim, info.vocab_size, info.subwords) == (fmt, 8, 17, algorithm == "fasttext")
     assert [w for w, _ in info.neighbours["cat"]] and len(info.neighbours["cat"]) == 3
     assert detect_format(out) == fmt

@@ -1,4 +1,5 @@
 """Vocab and WordVocab: reserved ids, fallbacks, JSON-able lists."""
+
 from collections import Counter
 
 import pytest

@@ -1,4 +1,5 @@
 """Tests for tagger.wordforms: the fallback keys shared by embedding lookup and vocabulary lookup."""
+
 from __future__ import annotations
 
 import pytest
