@@ -62,6 +62,12 @@ MODEL_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     ),
     (("--case-dim",), "case_dim", int, "Size of the word-shape (casing) embedding; 0 disables it."),
     (("--dropout",), "dropout", float, "Dropout on embeddings, between layers and before the output."),
+    (
+        ("--shared-dropout/--token-dropout",),
+        "shared_dropout",
+        "flag",
+        "One dropout mask per sentence shared by its tokens (variational), or a new mask per token.",
+    ),
     (("--crf/--softmax",), "crf", "flag", "Linear-chain CRF or per-token softmax output."),
     (("--freeze-embeddings/--train-embeddings",), "freeze_embeddings", "flag", "Keep pretrained word vectors fixed, or fine-tune them."),
 ]

@@ -81,6 +81,7 @@ class TaggerConfig(_JsonConfig):
     lowercase_words: bool = True  # one word vector per lowercase form (casing comes from chars and case features)
     case_dim: int = 10  # size of the word-shape (casing) embedding; 0 disables it
     dropout: float = 0.5  # on embeddings, between layers and before the output layer
+    shared_dropout: bool = True  # one dropout mask per sentence (per word for characters), shared across positions
     crf: bool = True  # linear-chain CRF output; False: per-token softmax
     freeze_embeddings: bool = False  # keep pretrained word vectors fixed
     num_words: int = 2  # rows of the word-embedding matrix (vocabulary incl. <pad>, <unk>)

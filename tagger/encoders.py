@@ -13,6 +13,34 @@ from tagger.vocab import PAD_ID
 RECURRENT_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+class SharedDropout(nn.Module):
+    """Dropout with one mask per sequence, shared by all its positions (Gal & Ghahramani's variational
+    dropout; flair's "locked" dropout). It needs ``seq_len`` times fewer random numbers than
+    ``nn.Dropout``, which made it a fifth of a CPU training step's time.
+
+    Args:
+        p: Probability of zeroing a feature.
+        shared: Share the mask along dimension 1 (positions); False behaves like ``nn.Dropout``.
+    """
+
+    def __init__(self, p: float, shared: bool = True):
+        super().__init__()
+        self.p = p
+        self.shared = shared
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Drops features of ``inputs`` (batch, positions, features) during training."""
+        if not self.training or self.p == 0.0:
+            return inputs
+        if not self.shared or inputs.dim() != 3:
+            return nn.functional.dropout(inputs, self.p, training=True)
+        keep = inputs.new_empty((inputs.shape[0], 1, inputs.shape[2])).bernoulli_(1.0 - self.p)
+        return inputs * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, shared={self.shared}"
+
+
 def init_recurrent(module: nn.RNNBase) -> None:
     """Orthogonal recurrent weights and Xavier input weights, one gate block at a time; zero biases
     except the LSTM forget gate, whose bias is 1 so that memory is kept early in training.
@@ -36,10 +64,10 @@ def init_recurrent(module: nn.RNNBase) -> None:
 class CharCNN(nn.Module):
     """Ma & Hovy's character CNN: embeddings -> dropout -> 1-D convolution -> max over positions."""
 
-    def __init__(self, num_chars: int, char_dim: int, filters: int, kernel: int, dropout: float):
+    def __init__(self, num_chars: int, char_dim: int, filters: int, kernel: int, dropout: float, shared_dropout: bool = True):
         super().__init__()
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=PAD_ID)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = SharedDropout(dropout, shared_dropout)
         self.conv = nn.Conv1d(char_dim, filters, kernel, padding=kernel // 2)
         self.output_size = filters
         nn.init.uniform_(self.embedding.weight, -((3.0 / char_dim) ** 0.5), (3.0 / char_dim) ** 0.5)
@@ -67,10 +95,10 @@ class CharCNN(nn.Module):
 class CharLSTM(nn.Module):
     """Lample et al.'s character BiLSTM: the last forward and first backward states, concatenated."""
 
-    def __init__(self, num_chars: int, char_dim: int, hidden: int, dropout: float):
+    def __init__(self, num_chars: int, char_dim: int, hidden: int, dropout: float, shared_dropout: bool = True):
         super().__init__()
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=PAD_ID)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = SharedDropout(dropout, shared_dropout)
         self.lstm = nn.LSTM(char_dim, hidden // 2, batch_first=True, bidirectional=True)
         self.output_size = hidden
         init_recurrent(self.lstm)
@@ -87,11 +115,13 @@ class CharLSTM(nn.Module):
         return encoded.masked_fill((lengths == 0).unsqueeze(1).to(encoded.device), 0.0)
 
 
-def make_char_encoder(kind: str, num_chars: int, char_dim: int, hidden: int, kernel: int, dropout: float) -> nn.Module | None:
+def make_char_encoder(
+    kind: str, num_chars: int, char_dim: int, hidden: int, kernel: int, dropout: float, shared_dropout: bool = True
+) -> nn.Module | None:
     if kind == "cnn":
-        return CharCNN(num_chars, char_dim, hidden, kernel, dropout)
+        return CharCNN(num_chars, char_dim, hidden, kernel, dropout, shared_dropout)
     if kind == "lstm":
-        return CharLSTM(num_chars, char_dim, hidden, dropout)
+        return CharLSTM(num_chars, char_dim, hidden, dropout, shared_dropout)
     return None
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from tagger.batching import CASE_CLASSES, Batch
 from tagger.config import TaggerConfig
 from tagger.crf import CRF
-from tagger.encoders import WordEncoder, make_char_encoder
+from tagger.encoders import SharedDropout, WordEncoder, make_char_encoder
 from tagger.vocab import PAD_ID
 
 Constraints = Tuple[Sequence[bool], Sequence[Sequence[bool]], Sequence[bool]]
@@ -38,11 +38,17 @@ class SequenceTagger(nn.Module):
             self.word_embedding.weight[PAD_ID].zero_()
         self.word_embedding.weight.requires_grad_(not config.freeze_embeddings)
         self.char_encoder = make_char_encoder(
-            config.char_encoder, config.num_chars, config.char_dim, config.char_hidden, config.char_kernel, config.dropout
+            config.char_encoder,
+            config.num_chars,
+            config.char_dim,
+            config.char_hidden,
+            config.char_kernel,
+            config.dropout,
+            config.shared_dropout,
         )
         self.case_embedding = nn.Embedding(len(CASE_CLASSES), config.case_dim, padding_idx=0) if config.case_dim else None
         input_size = config.word_dim + (self.char_encoder.output_size if self.char_encoder else 0) + config.case_dim
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = SharedDropout(config.dropout, config.shared_dropout)
         self.encoder = WordEncoder(config.cell, input_size, config.hidden_size, config.layers, config.bidirectional, config.dropout)
         self.output = nn.Linear(self.encoder.output_size, config.num_tags)
         nn.init.xavier_uniform_(self.output.weight)
