@@ -11,162 +11,41 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Optional
 
-CONLL2003_POS = (
-    '"',
-    "''",
-    "#",
-    "$",
-    "(",
-    ")",
-    ",",
-    ".",
-    ":",
-    "``",
-    "CC",
-    "CD",
-    "DT",
-    "EX",
-    "FW",
-    "IN",
-    "JJ",
-    "JJR",
-    "JJS",
-    "LS",
-    "MD",
-    "NN",
-    "NNP",
-    "NNPS",
-    "NNS",
-    "NN|SYM",
-    "PDT",
-    "POS",
-    "PRP",
-    "PRP$",
-    "RB",
-    "RBR",
-    "RBS",
-    "RP",
-    "SYM",
-    "TO",
-    "UH",
-    "VB",
-    "VBD",
-    "VBG",
-    "VBN",
-    "VBP",
-    "VBZ",
-    "WDT",
-    "WP",
-    "WP$",
-    "WRB",
+CONLL2003_POS = tuple(
+    """
+    " '' # $ ( ) , . : `` CC CD
+    DT EX FW IN JJ JJR JJS LS MD NN NNP NNPS
+    NNS NN|SYM PDT POS PRP PRP$ RB RBR RBS RP SYM TO
+    UH VB VBD VBG VBN VBP VBZ WDT WP WP$ WRB
+    """.split()
 )
-CHUNK_TAGS = (
-    "O",
-    "B-ADJP",
-    "I-ADJP",
-    "B-ADVP",
-    "I-ADVP",
-    "B-CONJP",
-    "I-CONJP",
-    "B-INTJ",
-    "I-INTJ",
-    "B-LST",
-    "I-LST",
-    "B-NP",
-    "I-NP",
-    "B-PP",
-    "I-PP",
-    "B-PRT",
-    "I-PRT",
-    "B-SBAR",
-    "I-SBAR",
-    "B-UCP",
-    "I-UCP",
-    "B-VP",
-    "I-VP",
+CHUNK_TAGS = tuple(
+    """
+    O B-ADJP I-ADJP B-ADVP I-ADVP B-CONJP I-CONJP B-INTJ I-INTJ B-LST I-LST B-NP
+    I-NP B-PP I-PP B-PRT I-PRT B-SBAR I-SBAR B-UCP I-UCP B-VP I-VP
+    """.split()
 )
 CONLL2003_NER = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
-CONLL2000_POS = (
-    "''",
-    "#",
-    "$",
-    "(",
-    ")",
-    ",",
-    ".",
-    ":",
-    "``",
-    "CC",
-    "CD",
-    "DT",
-    "EX",
-    "FW",
-    "IN",
-    "JJ",
-    "JJR",
-    "JJS",
-    "MD",
-    "NN",
-    "NNP",
-    "NNPS",
-    "NNS",
-    "PDT",
-    "POS",
-    "PRP",
-    "PRP$",
-    "RB",
-    "RBR",
-    "RBS",
-    "RP",
-    "SYM",
-    "TO",
-    "UH",
-    "VB",
-    "VBD",
-    "VBG",
-    "VBN",
-    "VBP",
-    "VBZ",
-    "WDT",
-    "WP",
-    "WP$",
-    "WRB",
+CONLL2000_POS = tuple(
+    """
+    '' # $ ( ) , . : `` CC CD DT
+    EX FW IN JJ JJR JJS MD NN NNP NNPS NNS PDT
+    POS PRP PRP$ RB RBR RBS RP SYM TO UH VB VBD
+    VBG VBN VBP VBZ WDT WP WP$ WRB
+    """.split()
 )
-WNUT17_NER = (
-    "O",
-    "B-corporation",
-    "I-corporation",
-    "B-creative-work",
-    "I-creative-work",
-    "B-group",
-    "I-group",
-    "B-location",
-    "I-location",
-    "B-person",
-    "I-person",
-    "B-product",
-    "I-product",
+WNUT17_NER = tuple(
+    """
+    O B-corporation I-corporation B-creative-work I-creative-work B-group I-group B-location I-location B-person I-person B-product
+    I-product
+    """.split()
 )
 # The Hub's order (first appearance in its source data); "_" labels multiword-token lines there.
-UD_UPOS = (
-    "NOUN",
-    "PUNCT",
-    "ADP",
-    "NUM",
-    "SYM",
-    "SCONJ",
-    "ADJ",
-    "PART",
-    "DET",
-    "CCONJ",
-    "PROPN",
-    "PRON",
-    "X",
-    "_",
-    "ADV",
-    "INTJ",
-    "VERB",
-    "AUX",
+UD_UPOS = tuple(
+    """
+    NOUN PUNCT ADP NUM SYM SCONJ ADJ PART DET CCONJ PROPN PRON
+    X _ ADV INTJ VERB AUX
+    """.split()
 )
 
 # CoNLL-U column (see corpora.conllu.CONLLU_COLUMNS) behind each feature of the Hub's UD datasets.
