@@ -1,4 +1,5 @@
 """SharedDropout, the character encoders and the word encoder's packing."""
+
 import torch
 
 from tagger.encoders import CharCNN, CharLSTM, SharedDropout, WordEncoder
