@@ -59,7 +59,7 @@ def _training_scheme(corpus_scheme: str, choice: str) -> str:
     return normalize_scheme(choice)
 
 
-def _plot_history(history: List[dict], path: Path) -> None:
+def _plot_history(history: List[dict], path: Path, *, plain: bool) -> None:
     """training.png: training loss and dev score per epoch."""
     import matplotlib
 
@@ -73,7 +73,7 @@ def _plot_history(history: List[dict], path: Path) -> None:
     loss_axis.set_ylabel("train loss", color="tab:blue")
     if any("dev_f1" in r for r in history):
         score_axis = loss_axis.twinx()
-        key = "dev_accuracy" if history[0].get("dev_scheme") == "plain" else "dev_f1"
+        key = "dev_accuracy" if plain else "dev_f1"
         score_axis.plot(epochs, [r.get(key, float("nan")) * 100 for r in history], color="tab:red", marker="s", label="dev")
         score_axis.set_ylabel("dev accuracy" if key == "dev_accuracy" else "dev F1", color="tab:red")
     figure.tight_layout()
@@ -210,7 +210,7 @@ def train(
 
         def write_metrics(record: dict) -> None:
             with metrics_path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({**record, "dev_scheme": corpus_scheme}) + "\n")
+                f.write(json.dumps(record) + "\n")
 
         show_progress = sys.stderr.isatty() if progress is None else progress
         result = fit(model, train_set, forms, cfg, device, evaluate_dev, [write_metrics, *callbacks], show_progress, log)
@@ -236,9 +236,7 @@ def train(
             "scores": scores,
         }
         write_model_files(staging, tagger.to_files())
-        for record in result.history:
-            record["dev_scheme"] = corpus_scheme
-        _plot_history(result.history, staging / "training.png")
+        _plot_history(result.history, staging / "training.png", plain=corpus_scheme == "plain")
     log(
         f"best epoch {result.best_epoch} of {len(result.history)} ({result.stopped_because}); "
         + (f"dev {'accuracy' if corpus_scheme == 'plain' else 'F1'} {result.best_score * 100:.2f}; " if result.best_report else "")
