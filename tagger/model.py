@@ -49,7 +49,9 @@ class SequenceTagger(nn.Module):
         self.case_embedding = nn.Embedding(len(CASE_CLASSES), config.case_dim, padding_idx=0) if config.case_dim else None
         input_size = config.word_dim + (self.char_encoder.output_size if self.char_encoder else 0) + config.case_dim
         self.dropout = SharedDropout(config.dropout, config.shared_dropout)
-        self.encoder = WordEncoder(config.cell, input_size, config.hidden_size, config.layers, config.bidirectional, config.dropout)
+        self.encoder = WordEncoder(
+            config.cell, input_size, config.hidden_size, config.layers, config.bidirectional, config.dropout, config.shared_dropout
+        )
         self.output = nn.Linear(self.encoder.output_size, config.num_tags)
         nn.init.xavier_uniform_(self.output.weight)
         nn.init.zeros_(self.output.bias)
@@ -57,7 +59,7 @@ class SequenceTagger(nn.Module):
 
     @property
     def input_size(self) -> int:
-        return self.encoder.rnn.input_size
+        return self.encoder.input_size
 
     def set_word_vectors(self, vectors: torch.Tensor) -> None:
         """Copies pretrained vectors (num_words, word_dim) into the word-embedding matrix."""

@@ -43,3 +43,23 @@ def test_word_encoder_sorted_unsorted_and_unpadded_batches_agree():
     assert torch.equal(descending[1, 4:], torch.zeros(2, 8))
     full = encoder(x, torch.tensor([6, 6, 6]))
     assert torch.allclose(full[0], descending[0], atol=1e-6)
+
+
+def test_word_encoder_equals_a_packed_bidirectional_rnn_with_the_same_weights():
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(0)
+    for cell, rnn_class in (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN)):
+        encoder = WordEncoder(cell, 5, 4, 2, True, 0.0).eval()
+        reference = rnn_class(5, 4, num_layers=2, bidirectional=True, batch_first=True).eval()
+        with torch.no_grad():
+            for layer in range(2):
+                for name, param in encoder.forward_layers[layer].named_parameters():
+                    getattr(reference, name.replace("l0", f"l{layer}")).copy_(param)
+                for name, param in encoder.backward_layers[layer].named_parameters():
+                    getattr(reference, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
+        x = torch.randn(3, 7, 5)
+        lengths = torch.tensor([7, 3, 5])
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        expected, _ = pad_packed_sequence(reference(packed)[0], batch_first=True, total_length=7)
+        assert torch.allclose(encoder(x, lengths), expected, atol=1e-5), cell
