@@ -2,7 +2,8 @@
 torch RNN of the same size on the same batches, plus CLI start-up and peak memory.
 
     python bench/throughput.py                       # reference, bigru, softmax on CPU
-    python bench/throughput.py --variants reference --device cuda --batch-sizes 1,32,256,1024
+    python bench/throughput.py --variants reference --device cuda --batch-sizes 1,32,256,1024 --epochs 2
+    python bench/throughput.py --variants reference --device cuda --batch-sizes 256,1024 --epochs 2 --mixed-precision
 
 Every measurement runs in a fresh child process; its peak RSS is that child's own (wait4).
 Prints one JSON line per measurement, then a table.
@@ -49,43 +50,57 @@ def _bare_rnn(model, device):
     return bare.to(device)
 
 
-def _bare_epoch(bare, batches_lengths, input_size, device, backward: bool, input_grad: bool = False, packed: bool = True) -> float:
+def _bare_epoch(
+    bare, batches_lengths, input_size, device, backward: bool, input_grad: bool = False, packed: bool = True, amp: bool = False
+) -> float:
     """tokens/s of the bare RNN over the given batches (inputs made before the clock starts).
 
     ``input_grad``: the inputs require grad, so backward also computes the input gradient, as
     the tagger's RNN must (its inputs come from trainable embeddings and character features).
     ``packed``: pack each batch (exact); False runs the padded batch as it is (the fastest
     kernels, but the backward direction then reads padding first, so results are not exact).
+    ``amp``: under autocast on a GPU, as the tagger with mixed precision. The first batch runs
+    once untimed (cuDNN's plans, CUDA's lazy start).
     """
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence
+
+    from tagger.devices import mixed_precision
 
     inputs = [
         (torch.randn(len(lengths), max(lengths), input_size, device=device, requires_grad=input_grad), torch.tensor(lengths))
         for lengths in batches_lengths
     ]
     tokens = sum(sum(lengths) for lengths in batches_lengths)
+
+    def step(x, lengths) -> None:
+        if packed:
+            descending = bool((lengths[:-1] >= lengths[1:]).all())  # as the tagger's batches are: no permutation
+            x = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=descending)
+        with mixed_precision(device, amp):
+            if backward:
+                bare.zero_grad(set_to_none=True)
+                out, _ = bare(x)
+                (out.data if packed else out).float().sum().backward()
+            else:
+                with torch.inference_mode():
+                    bare(x)
+
+    step(*inputs[0])
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     for x, lengths in inputs:
-        if packed:
-            descending = bool((lengths[:-1] >= lengths[1:]).all())  # as the tagger's batches are: no permutation
-            x = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=descending)
-        if backward:
-            bare.zero_grad(set_to_none=True)
-            out, _ = bare(x)
-            (out.data if packed else out).sum().backward()
-        else:
-            with torch.inference_mode():
-                bare(x)
+        step(x, lengths)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return tokens / (time.perf_counter() - start)
 
 
 def child_train(args: dict) -> dict:
-    """One epoch of tagger.train on CoNLL-2003 train (no dev evaluation), then the bare RNN."""
+    """``epochs`` epochs of tagger.train on CoNLL-2003 train (no dev evaluation; the last epoch's
+    speed counts), then the bare RNN on the first epoch's batches.
+    """
     from datasets import DatasetDict
 
     import tagger
@@ -99,14 +114,14 @@ def child_train(args: dict) -> dict:
         "ner_tags",
         out,
         force=True,
-        max_epochs=1,
+        max_epochs=args["epochs"],
         embeddings=args["embeddings"],
         device=args["device"],
         progress=False,
         log=lambda _: None,
         **options,
     )
-    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     # The same batches as that epoch: fit's first use of random.Random(seed).
     lengths = [len(t) for t in dd["train"]["tokens"] if t]
     batches = [
@@ -114,9 +129,11 @@ def child_train(args: dict) -> dict:
         for ids in bucketed_batches(lengths, model.train_config.batch_size, random.Random(model.train_config.seed))
     ]
     bare = _bare_rnn(model.model, model.device)
-    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=True)
-    same_work_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=True, input_grad=True)
-    padded_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=True, input_grad=True, packed=False)
+    amp = bool(options.get("mixed_precision"))
+    size, device = model.model.input_size, model.device
+    bare_tps = _bare_epoch(bare, batches, size, device, backward=True, amp=amp)
+    same_work_tps = _bare_epoch(bare, batches, size, device, backward=True, input_grad=True, amp=amp)
+    padded_tps = _bare_epoch(bare, batches, size, device, backward=True, input_grad=True, packed=False, amp=amp)
     return {
         "train_tokens_per_s": record["train_tokens_per_s"],
         "bare_fwd_bwd_tokens_per_s": bare_tps,
@@ -134,7 +151,8 @@ def child_tag(args: dict) -> dict:
 
     dd = _setup(args)
     sentences = [t for t in dd["validation"]["tokens"] if t]
-    model = tagger.Tagger.load(args["model"], device=args["device"])
+    amp = bool(args["options"].get("mixed_precision"))
+    model = tagger.Tagger.load(args["model"], device=args["device"], mixed_precision=amp)
     batch_size = args["batch_size"]
     model.predict(sentences[:batch_size], batch_size=batch_size)  # warm-up
     start = time.perf_counter()
@@ -144,8 +162,8 @@ def child_tag(args: dict) -> dict:
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     batches = [[len(sentences[i]) for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
     bare = _bare_rnn(model.model, model.device).eval()
-    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False)
-    padded_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, packed=False)
+    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, amp=amp)
+    padded_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, packed=False, amp=amp)
     return {
         "tag_tokens_per_s": tokens / seconds,
         "bare_fwd_tokens_per_s": bare_tps,
@@ -157,8 +175,12 @@ def child_tag(args: dict) -> dict:
 
 
 def child_main(spec: str) -> None:
+    import torch
+
     args = json.loads(spec)
     result = {"train": child_train, "tag": child_tag}[args["kind"]](args)
+    if torch.cuda.is_available() and args["device"] != "cpu":
+        result["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(result), flush=True)
 
 
@@ -180,6 +202,20 @@ def run_child(command: list, env: dict | None = None) -> tuple[str, float, float
     return (first + rest).decode(), seconds, first_at, usage.ru_maxrss / 1024
 
 
+def machine(device: str) -> dict:
+    """What the figures were measured on."""
+    import platform
+
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    if device != "cpu" and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+        info["cudnn"] = torch.backends.cudnn.version()
+    return info
+
+
 def tagger_command() -> list:
     venv_tagger = Path(sys.executable).with_name("tagger")
     return [str(venv_tagger)] if venv_tagger.exists() else [sys.executable, "-m", "cli"]
@@ -193,7 +229,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--data-dir", default=os.environ.get("TAGGER_DATA", str(ROOT.parent / "shared" / "data")))
     parser.add_argument("--embeddings", default=None, help="default: GloVe 6B 50d via shared/data/embeddings/glove-6b-50d")
-    parser.add_argument("--options", default="{}", help="extra tagger.train options as JSON (e.g. mixed_precision)")
+    parser.add_argument("--epochs", type=int, default=1, help="training epochs; the last one is measured (2 on a GPU: the first warms up)")
+    parser.add_argument("--mixed-precision", action="store_true", help="train and tag under autocast on a GPU (bare RNNs too)")
+    parser.add_argument("--options", default="{}", help="extra tagger.train options as JSON (e.g. batch_size)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -204,7 +242,7 @@ def main() -> None:
             [sys.executable, str(Path(args.data_dir) / "embeddings" / "glove-6b-50d")], check=True, capture_output=True, text=True
         ).stdout.split()[-1]
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
     base = {
@@ -212,7 +250,8 @@ def main() -> None:
         "embeddings": embeddings,
         "device": args.device,
         "threads": args.threads,
-        "options": json.loads(args.options),
+        "options": {**json.loads(args.options), **({"mixed_precision": True} if args.mixed_precision else {})},
+        "epochs": args.epochs,
     }
     rows = []
     work = Path(tempfile.mkdtemp(prefix="tagger-bench-"))
@@ -220,6 +259,8 @@ def main() -> None:
     def emit(row: dict) -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
+
+    emit({"measure": "machine", **machine(args.device), "mixed_precision": args.mixed_precision, "epochs": args.epochs})
 
     for name, command in (
         ("tagger --help", tagger_command() + ["--help"]),
@@ -257,6 +298,7 @@ def main() -> None:
         # The CLI on the 51k-token dev file (start-up included), and on ten copies of it.
         for name, path in (("tag-cli", dev_tokens), ("tag-cli-x10", dev_tokens_x10)):
             command = tagger_command() + ["tag", str(path), "--input", "tokens", "--model", str(model_dir), "--device", args.device]
+            command += ["--mixed-precision"] if args.mixed_precision else []
             out, seconds, first, rss = run_child(command + ["--output", "conll"], env)
             tokens = sum(1 for line in out.splitlines() if line.strip())
             emit(
@@ -283,6 +325,9 @@ def main() -> None:
         f"{'first out s':>11} {'peak RSS MB':>11}"
     )
     for r in rows:
+        if r["measure"] == "machine":
+            print(f"machine   {r}")
+            continue
         if r["measure"] == "startup":
             print(f"startup   {r['what']:<40} {r['seconds']:.3f} s")
             continue
@@ -292,6 +337,8 @@ def main() -> None:
             f"{r['measure']:<11} {r['variant']:<10} {r.get('batch_size', '-')!s:>5} {tps:>10,.0f} {bare_tps or 0:>10,.0f} "
             f"{r.get('ratio', 0):>6.2f} {r.get('first_output_s', 0):>11.2f} {r['peak_rss_mb']:>11.0f}"
         )
+        if "peak_gpu_memory_mb" in r:
+            print(f"{'':<11} {'peak GPU memory MB':<27} {r['peak_gpu_memory_mb']:>10,.0f}")
         if "ratio_input_grad" in r:
             same = r["bare_fwd_bwd_input_grad_tokens_per_s"]
             print(f"{'':<11} {'bare, packed, with input gradients':<27} {same:>10,.0f} {r['ratio_input_grad']:>6.2f}")

@@ -17,6 +17,7 @@ from cli.options import (
     corpus_format_option,
     debug_option,
     device_option,
+    mixed_precision_option,
     model_option,
     parse_tag_column,
     quiet_datasets,
@@ -127,6 +128,7 @@ def evaluate_gold(tagger: Any, gold: Gold, where: str, *, mode: str = "default",
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (f1, precision, recall, accuracy, per_type, ...).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
 @device_option
+@mixed_precision_option
 @cache_dir_option
 @debug_option
 def evaluate_command(
@@ -141,6 +143,7 @@ def evaluate_command(
     as_json: bool,
     batch_size: int,
     device: str,
+    mixed_precision: bool,
     cache_dir: Optional[str],
 ) -> None:
     """Score a model on a labelled FILE: the seqeval report (entity precision, recall, F1 per type,
@@ -156,7 +159,7 @@ def evaluate_command(
         check_file(file)  # before the model loads
     from tagger.inference import Tagger
 
-    tagger = Tagger.load(model_dir, device=device)
+    tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision)
     column = parse_tag_column(tag_column)
     if file is not None:
         gold = gold_from_file(file, corpus_format=corpus_format or "auto", tag_column=column, cache_dir=cache_dir)

@@ -84,6 +84,16 @@ def device_option(function: F) -> F:
     )(function)
 
 
+def mixed_precision_option(function: F) -> F:
+    """``--mixed-precision/--full-precision`` for tagging."""
+    return click.option(
+        "--mixed-precision/--full-precision",
+        default=False,
+        show_default=True,
+        help="Run the network in bfloat16/float16 (autocast) on a GPU; no effect on CPU.",
+    )(function)
+
+
 def corpus_format_option(function: F) -> F:
     """``--format auto|conll|conllu`` for corpus files."""
     return click.option(

@@ -25,6 +25,7 @@ from cli.options import (
     debug_option,
     decode_error,
     device_option,
+    mixed_precision_option,
     model_option,
     open_text_input,
     stderr_is_terminal,
@@ -221,6 +222,7 @@ Examples:
 @corpus_format_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
 @device_option
+@mixed_precision_option
 @debug_option
 def tag_command(
     files: Tuple[str, ...],
@@ -231,6 +233,7 @@ def tag_command(
     corpus_format: Optional[str],
     batch_size: int,
     device: str,
+    mixed_precision: bool,
 ) -> None:
     """Tag FILEs (or stdin: no FILE, or `-`) with a trained model.
 
@@ -250,7 +253,7 @@ def tag_command(
 
     from tagger.inference import Tagger
 
-    tagger = Tagger.load(model_dir, device=device)
+    tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision)
     pairs = tag_items(tagger, read_items(paths, input_format, corpus_format or "auto"), batch_size)
     with atomic_output(out_file) as out:
         if stderr_is_terminal():

@@ -308,14 +308,17 @@ class CRF(nn.Module):
         # halved the CRF's share of a training step. Forbidden moves have exp(T_ij) = 0 exactly. A
         # tag whose every allowed predecessor underflows gets log(tiny) rather than -inf: it is
         # impossible either way, and its gradient stays finite.
+        # Autocast is turned off: its bfloat16/float16 matrix products would lose the precision
+        # that _validate's float32 emissions keep.
         exp_transitions = transitions.exp()  # shape: (num_tags, num_tags)
         tiny = torch.finfo(emissions.dtype).tiny
         alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
-        for t in range(1, emissions.shape[1]):
-            shift = alpha.detach().amax(dim=1, keepdim=True)  # shape: (batch, 1); any shift is exact
-            summed = (alpha - shift).exp() @ exp_transitions  # shape: (batch, num_tags)
-            next_alpha = summed.clamp_min(tiny).log() + shift + emissions[:, t]  # shape: (batch, num_tags)
-            alpha = torch.where(step_mask[:, t], next_alpha, alpha)  # shape: (batch, num_tags)
+        with torch.autocast(emissions.device.type, enabled=False):
+            for t in range(1, emissions.shape[1]):
+                shift = alpha.detach().amax(dim=1, keepdim=True)  # shape: (batch, 1); any shift is exact
+                summed = (alpha - shift).exp() @ exp_transitions  # shape: (batch, num_tags)
+                next_alpha = summed.clamp_min(tiny).log() + shift + emissions[:, t]  # shape: (batch, num_tags)
+                alpha = torch.where(step_mask[:, t], next_alpha, alpha)  # shape: (batch, num_tags)
         return torch.logsumexp(alpha + end, dim=1)  # shape: (batch,)
 
     def _score(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import ContextManager
+
 import torch
 
 from tagger.errors import ConfigError
@@ -35,3 +38,12 @@ def autocast_dtype(device: torch.device) -> torch.dtype:
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float16
+
+
+def mixed_precision(device: torch.device, enabled: bool) -> ContextManager:
+    """Autocast to ``autocast_dtype(device)`` when ``enabled`` and ``device`` is a GPU; else nothing
+    (CPU autocast is slower than float32 for these models).
+    """
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=autocast_dtype(device))
+    return contextlib.nullcontext()

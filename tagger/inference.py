@@ -15,7 +15,7 @@ import torch
 from tagger.allocator import keep_freed_memory
 from tagger.batching import CharIndex, FormTable, encode_sentence, make_batch
 from tagger.config import TaggerConfig, TrainConfig
-from tagger.devices import resolve_device
+from tagger.devices import mixed_precision, resolve_device
 from tagger.errors import ModelFileError
 from tagger.model import SequenceTagger
 from tagger.schemes import Span, allowed_transitions, convert_tags, spans_from_tags
@@ -47,6 +47,8 @@ class Tagger:
         output_labels: The corpus's labels, in the order of its ClassLabel feature.
         train_config: How it was trained (kept for the record).
         meta: Training scores, corpus and version information.
+        mixed_precision: Run the network under autocast (bfloat16, or float16 where the GPU
+            lacks it) when it is on a GPU; ignored on CPU.
     """
 
     def __init__(
@@ -58,8 +60,10 @@ class Tagger:
         output_labels: Sequence[str],
         train_config: Optional[TrainConfig] = None,
         meta: Optional[dict] = None,
+        mixed_precision: bool = False,
     ):
         self.model = model.eval()
+        self.mixed_precision = mixed_precision
         self.word_vocab = word_vocab
         self.char_vocab = char_vocab
         self.label_vocab = labels
@@ -72,7 +76,7 @@ class Tagger:
     # -- construction ---------------------------------------------------------------------------
 
     @classmethod
-    def from_files(cls, files: ModelFiles, device: Union[str, torch.device] = "auto") -> "Tagger":
+    def from_files(cls, files: ModelFiles, device: Union[str, torch.device] = "auto", mixed_precision: bool = False) -> "Tagger":
         config = files.config
         constraints = allowed_transitions(files.vocab["labels"], config.training_scheme) if config.crf else None
         model = SequenceTagger(config, constraints)
@@ -96,12 +100,18 @@ class Tagger:
             files.vocab["output_labels"],
             files.train_config,
             files.meta,
+            mixed_precision,
         )
 
     @classmethod
-    def load(cls, path: Union[str, Path], device: str = "auto") -> "Tagger":
-        """Loads a model directory written by ``tagger.train`` or ``Tagger.save``."""
-        return cls.from_files(load_model_files(path), device)
+    def load(cls, path: Union[str, Path], device: str = "auto", mixed_precision: bool = False) -> "Tagger":
+        """Loads a model directory written by ``tagger.train`` or ``Tagger.save``.
+
+        Args:
+            device: auto | cpu | cuda | cuda:N.
+            mixed_precision: Tag under autocast on a GPU (see the class).
+        """
+        return cls.from_files(load_model_files(path), device, mixed_precision)
 
     def to_files(self) -> ModelFiles:
         vocab = {
@@ -171,6 +181,10 @@ class Tagger:
     @torch.inference_mode()
     def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
         self.model.eval()  # no dropout, whatever mode a training loop left the network in
+        with mixed_precision(self.device, self.mixed_precision):
+            return self._predict_sorted(sentences, batch_size)
+
+    def _predict_sorted(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
         forms = FormTable(self.char_vocab, char_index=self._char_index)
         encoded = [encode_sentence(tokens, self.word_vocab, forms) for tokens in sentences]
         form_features = self._form_features(forms)
@@ -178,7 +192,7 @@ class Tagger:
         results: List[List[str]] = [[] for _ in sentences]
         device = self.device
         for start in range(0, len(order), batch_size):
-            indices = order[start : start + batch_size][::-1]  # longest first: packing needs no permutation
+            indices = order[start : start + batch_size][::-1]  # longest first
             batch = make_batch([encoded[i] for i in indices]).to(device)
             for i, ids in zip(indices, self.model.decode(batch, form_features)):
                 results[i] = self._to_output(ids)

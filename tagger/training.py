@@ -17,7 +17,7 @@ import torch
 from tagger.allocator import keep_freed_memory
 from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, word_dropout
 from tagger.config import TrainConfig
-from tagger.devices import autocast_dtype
+from tagger.devices import autocast_dtype, mixed_precision
 from tagger.evaluation import EvaluationReport
 from tagger.model import SequenceTagger
 
@@ -129,7 +129,7 @@ def fit(
             batch = batch.to(device)
             optimizer.zero_grad(set_to_none=True)
             words = word_dropout(batch.words, batch.mask, cfg.word_dropout, dropout_generator)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            with mixed_precision(device, use_amp):
                 loss = model.loss(batch, words)
             if scaler is not None:
                 scaler.scale(loss).backward()

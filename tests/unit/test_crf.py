@@ -288,6 +288,20 @@ def test_autocast_cpu_bfloat16_gives_finite_loss_and_gradients() -> None:
     assert all(torch.isfinite(p.grad).all() for p in [*crf.parameters(), *projection.parameters()])
 
 
+def test_autocast_leaves_the_forward_algorithm_in_float32() -> None:
+    torch.manual_seed(0)
+    crf = CRF(NUM_TAGS)
+    with torch.no_grad():
+        crf.transitions.normal_()
+    emissions = torch.randn(8, 30, NUM_TAGS) * 3
+    mask = torch.ones(8, 30, dtype=torch.bool)
+    tags = torch.randint(0, NUM_TAGS, (8, 30))
+    expected = crf.nll(emissions, tags, mask, reduction="none")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under_autocast = crf.nll(emissions, tags, mask, reduction="none")
+    assert torch.allclose(under_autocast, expected, rtol=1e-6, atol=1e-5)
+
+
 def test_constraints_are_saved_and_loaded_with_the_state_dict(tmp_path) -> None:
     safetensors_torch = pytest.importorskip("safetensors.torch")
     crf = make_crf(True)

@@ -3,6 +3,7 @@
 import torch
 
 from tagger.encoders import CharCNN, CharLSTM, SharedDropout, WordEncoder
+from tests.rnn_reference import packed_reference
 
 
 def test_shared_dropout_uses_one_mask_per_sequence():
@@ -49,15 +50,9 @@ def test_word_encoder_equals_a_packed_bidirectional_rnn_with_the_same_weights():
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     torch.manual_seed(0)
-    for cell, rnn_class in (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN)):
+    for cell in ("lstm", "gru", "rnn"):
         encoder = WordEncoder(cell, 5, 4, 2, True, 0.0).eval()
-        reference = rnn_class(5, 4, num_layers=2, bidirectional=True, batch_first=True).eval()
-        with torch.no_grad():
-            for layer in range(2):
-                for name, param in encoder.forward_layers[layer].named_parameters():
-                    getattr(reference, name.replace("l0", f"l{layer}")).copy_(param)
-                for name, param in encoder.backward_layers[layer].named_parameters():
-                    getattr(reference, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
+        reference = packed_reference(encoder, cell).eval()
         x = torch.randn(3, 7, 5)
         lengths = torch.tensor([7, 3, 5])
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
