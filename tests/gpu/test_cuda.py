@@ -34,7 +34,6 @@ def test_padded_encoder_equals_cudnn_packed_rnn_forward_and_backward(cell, monke
 
     # TF32 (cuDNN's default on Ampere and later) rounds differently in the two kernels: ~5e-4 apart.
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     torch.manual_seed(0)
     # Training mode (no dropout is set): cuDNN computes RNN gradients only there.
     encoder = WordEncoder(cell, 12, 16, 2, True, 0.0).to(CUDA).train()
