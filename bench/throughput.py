@@ -1,6 +1,10 @@
 """Training and tagging speed of the reference tagger and its variants on CoNLL-2003, against a bare
 torch RNN of the same size on the same batches, plus CLI start-up and peak memory.
 
+Tagging is measured with both engines: ``tag-api`` (torch ``Tagger``) and ``tag-numpy``
+(``NumpyTagger``, CPU only). The CLI rows run ``tagger tag`` with its default engine (``auto``:
+numpy on a CPU) and record which engine that was; ``tag-cli-torch`` forces ``--engine torch``.
+
     python bench/throughput.py                       # reference, bigru, softmax on CPU
     python bench/throughput.py --variants reference --device cuda --batch-sizes 1,32,256,1024 --epochs 2
     python bench/throughput.py --variants reference --device cuda --batch-sizes 256,1024 --epochs 2 --mixed-precision
@@ -24,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
 VARIANTS = {"reference": {}, "bigru": {"cell": "gru"}, "softmax": {"crf": False}}
 
 
@@ -40,13 +45,12 @@ def _setup(args: dict):
     return corpora.load_corpus("conll2003", data_dir=args["data_dir"])
 
 
-def _bare_rnn(model, device):
+def _bare_rnn(config, input_size: int, device):
     """A plain torch.nn RNN of the tagger's size: same cell, input, hidden size, layers, directions."""
     import torch
 
-    config = model.config
     rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[config.cell]
-    bare = rnn_class(model.input_size, config.hidden_size, num_layers=config.layers, bidirectional=config.bidirectional, batch_first=True)
+    bare = rnn_class(input_size, config.hidden_size, num_layers=config.layers, bidirectional=config.bidirectional, batch_first=True)
     return bare.to(device)
 
 
@@ -128,7 +132,7 @@ def child_train(args: dict) -> dict:
         [lengths[i] for i in ids]
         for ids in bucketed_batches(lengths, model.train_config.batch_size, random.Random(model.train_config.seed))
     ]
-    bare = _bare_rnn(model.model, model.device)
+    bare = _bare_rnn(model.config, model.model.input_size, model.device)
     amp = bool(options.get("mixed_precision"))
     size, device = model.model.input_size, model.device
     bare_tps = _bare_epoch(bare, batches, size, device, backward=True, amp=amp)
@@ -145,25 +149,21 @@ def child_train(args: dict) -> dict:
     }
 
 
-def child_tag(args: dict) -> dict:
-    """Tagger.predict on CoNLL-2003 dev at one batch size, then the bare RNN forward on the same batches."""
-    import tagger
+def _dev_batches(sentences: list, batch_size: int) -> list:
+    """Lengths of the batches the taggers make of ``sentences``: sorted by length, cut every ``batch_size``."""
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    return [[len(sentences[i]) for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
 
-    dd = _setup(args)
-    sentences = [t for t in dd["validation"]["tokens"] if t]
-    amp = bool(args["options"].get("mixed_precision"))
-    model = tagger.Tagger.load(args["model"], device=args["device"], mixed_precision=amp)
-    batch_size = args["batch_size"]
+
+def _time_predict(model, sentences: list, batch_size: int) -> float:
+    """Seconds ``model.predict`` takes over ``sentences`` (after a warm-up batch)."""
     model.predict(sentences[:batch_size], batch_size=batch_size)  # warm-up
     start = time.perf_counter()
     model.predict(sentences, batch_size=batch_size)
-    seconds = time.perf_counter() - start
-    tokens = sum(len(s) for s in sentences)
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-    batches = [[len(sentences[i]) for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
-    bare = _bare_rnn(model.model, model.device).eval()
-    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, amp=amp)
-    padded_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, packed=False, amp=amp)
+    return time.perf_counter() - start
+
+
+def _tag_row(tokens: int, seconds: float, bare_tps: float, padded_tps: float) -> dict:
     return {
         "tag_tokens_per_s": tokens / seconds,
         "bare_fwd_tokens_per_s": bare_tps,
@@ -174,11 +174,48 @@ def child_tag(args: dict) -> dict:
     }
 
 
+def child_tag(args: dict) -> dict:
+    """Tagger.predict on CoNLL-2003 dev at one batch size, then the bare RNN forward on the same batches."""
+    import tagger
+
+    dd = _setup(args)
+    sentences = [t for t in dd["validation"]["tokens"] if t]
+    amp = bool(args["options"].get("mixed_precision"))
+    model = tagger.Tagger.load(args["model"], device=args["device"], mixed_precision=amp)
+    batch_size = args["batch_size"]
+    seconds = _time_predict(model, sentences, batch_size)
+    batches = _dev_batches(sentences, batch_size)
+    bare = _bare_rnn(model.config, model.model.input_size, model.device).eval()
+    bare_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, amp=amp)
+    padded_tps = _bare_epoch(bare, batches, model.model.input_size, model.device, backward=False, packed=False, amp=amp)
+    return _tag_row(sum(len(s) for s in sentences), seconds, bare_tps, padded_tps)
+
+
+def child_tag_numpy(args: dict) -> dict:
+    """NumpyTagger.predict on CoNLL-2003 dev at one batch size, then the bare torch RNN forward (CPU) on the same batches."""
+    from tagger.numpy_tagger import NumpyTagger
+
+    dd = _setup(args)
+    sentences = [t for t in dd["validation"]["tokens"] if t]
+    model = NumpyTagger.load(args["model"])
+    batch_size = args["batch_size"]
+    seconds = _time_predict(model, sentences, batch_size)
+    import torch
+
+    batches = _dev_batches(sentences, batch_size)
+    input_size = model.layers[0][0].w_ih_t.shape[0]
+    cpu = torch.device("cpu")
+    bare = _bare_rnn(model.config, input_size, cpu).eval()
+    bare_tps = _bare_epoch(bare, batches, input_size, cpu, backward=False)
+    padded_tps = _bare_epoch(bare, batches, input_size, cpu, backward=False, packed=False)
+    return _tag_row(sum(len(s) for s in sentences), seconds, bare_tps, padded_tps)
+
+
 def child_main(spec: str) -> None:
     import torch
 
     args = json.loads(spec)
-    result = {"train": child_train, "tag": child_tag}[args["kind"]](args)
+    result = {"train": child_train, "tag": child_tag, "tag-numpy": child_tag_numpy}[args["kind"]](args)
     if torch.cuda.is_available() and args["device"] != "cpu":
         result["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(result), flush=True)
@@ -295,10 +332,33 @@ def main() -> None:
                     "peak_rss_mb": rss,
                 }
             )
-        # The CLI on the 51k-token dev file (start-up included), and on ten copies of it.
-        for name, path in (("tag-cli", dev_tokens), ("tag-cli-x10", dev_tokens_x10)):
+            if args.device == "cpu":
+                spec = {**base, "kind": "tag-numpy", "model": str(model_dir), "batch_size": batch_size}
+                out, _, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
+                emit(
+                    {
+                        "measure": "tag-numpy",
+                        "variant": variant,
+                        "device": "cpu",
+                        "engine": "numpy",
+                        "batch_size": batch_size,
+                        **json.loads(out.splitlines()[-1]),
+                        "peak_rss_mb": rss,
+                    }
+                )
+        # The CLI on the 51k-token dev file (start-up included) with its default engine, on ten
+        # copies of it, and on the file with the torch engine.
+        from cli.tag import choose_engine
+
+        default_engine = choose_engine("auto", args.device, args.mixed_precision)
+        for name, path, engine in (
+            ("tag-cli", dev_tokens, "auto"),
+            ("tag-cli-x10", dev_tokens_x10, "auto"),
+            ("tag-cli-torch", dev_tokens, "torch"),
+        ):
             command = tagger_command() + ["tag", str(path), "--input", "tokens", "--model", str(model_dir), "--device", args.device]
             command += ["--mixed-precision"] if args.mixed_precision else []
+            command += [] if engine == "auto" else ["--engine", engine]
             out, seconds, first, rss = run_child(command + ["--output", "conll"], env)
             tokens = sum(1 for line in out.splitlines() if line.strip())
             emit(
@@ -306,6 +366,7 @@ def main() -> None:
                     "measure": name,
                     "variant": variant,
                     "device": args.device,
+                    "engine": default_engine if engine == "auto" else engine,
                     "batch_size": 256,
                     "tag_tokens_per_s": tokens / seconds,
                     "seconds": seconds,
@@ -321,7 +382,7 @@ def main() -> None:
         if row["measure"].startswith("tag-cli") and row["variant"] in bare:
             row["ratio"] = row["tag_tokens_per_s"] / bare[row["variant"]]
     print(
-        f"\n{'measure':<11} {'variant':<10} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} "
+        f"\n{'measure':<13} {'variant':<10} {'engine':<6} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} "
         f"{'first out s':>11} {'peak RSS MB':>11}"
     )
     for r in rows:
@@ -334,17 +395,18 @@ def main() -> None:
         tps = r.get("train_tokens_per_s") or r.get("tag_tokens_per_s")
         bare_tps = r.get("bare_fwd_bwd_tokens_per_s") or r.get("bare_fwd_tokens_per_s")
         print(
-            f"{r['measure']:<11} {r['variant']:<10} {r.get('batch_size', '-')!s:>5} {tps:>10,.0f} {bare_tps or 0:>10,.0f} "
+            f"{r['measure']:<13} {r['variant']:<10} {r.get('engine', 'torch'):<6} {r.get('batch_size', '-')!s:>5} "
+            f"{tps:>10,.0f} {bare_tps or 0:>10,.0f} "
             f"{r.get('ratio', 0):>6.2f} {r.get('first_output_s', 0):>11.2f} {r['peak_rss_mb']:>11.0f}"
         )
         if "peak_gpu_memory_mb" in r:
-            print(f"{'':<11} {'peak GPU memory MB':<27} {r['peak_gpu_memory_mb']:>10,.0f}")
+            print(f"{'':<20} {'peak GPU memory MB':<27} {r['peak_gpu_memory_mb']:>10,.0f}")
         if "ratio_input_grad" in r:
             same = r["bare_fwd_bwd_input_grad_tokens_per_s"]
-            print(f"{'':<11} {'bare, packed, with input gradients':<27} {same:>10,.0f} {r['ratio_input_grad']:>6.2f}")
+            print(f"{'':<20} {'bare, packed, with input gradients':<27} {same:>10,.0f} {r['ratio_input_grad']:>6.2f}")
         if "ratio_padded" in r:
             key = "bare_padded_fwd_bwd_input_grad_tokens_per_s" if r["measure"] == "train" else "bare_padded_fwd_tokens_per_s"
-            print(f"{'':<11} {'bare, padded (not exact)':<27} {r[key]:>10,.0f} {r['ratio_padded']:>6.2f}")
+            print(f"{'':<20} {'bare, padded (not exact)':<27} {r[key]:>10,.0f} {r['ratio_padded']:>6.2f}")
 
 
 if __name__ == "__main__":

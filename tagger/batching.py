@@ -1,141 +1,36 @@
-"""Turns tokenised sentences into padded tensors: word ids, per-form character ids, masks and lengths,
+"""Turns encoded sentences into padded tensors: word ids, per-form character ids, masks and lengths,
 and groups sentences of similar length into batches.
+
+The encoding itself (``encode_sentence``, ``FormTable``, ``CharIndex``, casing classes) is torch-free
+and lives in ``tagger.tagging``; it is re-exported here.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, fields
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
 
-from tagger.vocab import UNK_ID, Vocab, WordVocab
+# The encoding of sentences is torch-free and lives in tagger.tagging; re-exported here for its users.
+from tagger.tagging import CASE_CLASSES, CharIndex, EncodedSentence, FormTable, case_class, encode_sentence
+from tagger.vocab import UNK_ID
 
-# Word-shape (casing) classes, after Reimers & Gurevych (2017); 0 is padding.
-CASE_CLASSES = ("<pad>", "other", "numeric", "mainly_numeric", "lower", "upper", "initial_upper", "contains_digit")
-
-
-def case_class(word: str) -> int:
-    """The casing class of ``word`` as an index into ``CASE_CLASSES`` (0, padding, for the empty form)."""
-    if not word:
-        return 0
-    digits = sum(c.isdigit() for c in word)
-    if word.isdigit():
-        return 2
-    if digits / max(len(word), 1) > 0.5:
-        return 3
-    if word.islower():
-        return 4
-    if word.isupper():
-        return 5
-    if word[:1].isupper():
-        return 6
-    if digits:
-        return 7
-    return 1
-
-
-class CharIndex:
-    """Character ids for whole arrays of code points at once (a dense table for the Basic
-    Multilingual Plane, a dict beyond it), so encoding forms costs no Python per character.
-    """
-
-    def __init__(self, char_vocab: Vocab):
-        self.vocab = char_vocab
-        self.table = np.full(0x10000, UNK_ID, dtype=np.int64)
-        self.astral: Dict[int, int] = {}
-        for char, char_id in char_vocab.ids.items():
-            if len(char) != 1:  # the reserved "<pad>" and "<unk>" entries
-                continue
-            if ord(char) < 0x10000:
-                self.table[ord(char)] = char_id
-            else:
-                self.astral[ord(char)] = char_id
-
-    def encode(self, text: str) -> np.ndarray:
-        """Character ids of ``text``, shape (len(text),)."""
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        bmp = codes < 0x10000
-        ids = self.table[np.where(bmp, codes, 0)]
-        if not bmp.all():
-            ids[~bmp] = [self.astral.get(int(c), UNK_ID) for c in codes[~bmp]]
-        return ids
-
-
-class FormTable:
-    """The distinct word forms of some sentences, each with its character ids and casing class.
-
-    The character encoder runs once per distinct form rather than once per token. Form 0 is
-    the empty form that padding positions point to.
-    """
-
-    def __init__(self, char_vocab: Vocab, max_word_length: int = 64, char_index: Optional[CharIndex] = None):
-        self.char_index = char_index or CharIndex(char_vocab)
-        self.max_word_length = max_word_length
-        self.ids: Dict[str, int] = {"": 0}
-        self.forms: List[str] = [""]
-        self._arrays: Optional[tuple] = None
-
-    def __len__(self) -> int:
-        return len(self.forms)
-
-    def encode(self, tokens: Sequence[str]) -> List[int]:
-        """Form ids of ``tokens``, adding the forms not seen before."""
-        ids = self.ids
-        out = []
-        for token in tokens:
-            form_id = ids.get(token)
-            if form_id is None:
-                form_id = ids[token] = len(self.forms)
-                self.forms.append(token)
-                self._arrays = None
-            out.append(form_id)
-        return out
-
-    def _clipped(self, form: str) -> str:
-        # Long tokens (URLs) keep their first and last characters, which carry the most signal.
-        half = self.max_word_length // 2
-        return form if len(form) <= self.max_word_length else form[:half] + form[-half:]
-
-    def arrays(self) -> tuple:
-        """(chars (F, L) int64, lengths (F,) int64, case (F,) int64) over every form so far."""
-        if self._arrays is None:
-            clipped = [self._clipped(form) for form in self.forms]
-            lengths = np.fromiter((len(form) for form in clipped), dtype=np.int64, count=len(clipped))
-            char_ids = self.char_index.encode("".join(clipped))  # shape: (total characters,)
-            rows = np.repeat(np.arange(len(clipped)), lengths)
-            starts = np.cumsum(lengths) - lengths
-            cols = np.arange(len(char_ids)) - np.repeat(starts, lengths)
-            chars = np.zeros((len(clipped), max(1, int(lengths.max()))), dtype=np.int64)
-            chars[rows, cols] = char_ids
-            case = np.fromiter((case_class(form) for form in self.forms), dtype=np.int64, count=len(self.forms))
-            case[0] = 0
-            self._arrays = (chars, lengths, case)
-        return self._arrays
-
-
-@dataclass
-class EncodedSentence:
-    """One sentence as ids: words (with fallback to <unk>), forms (into a FormTable) and tags."""
-
-    words: np.ndarray  # shape: (length,)
-    forms: np.ndarray  # shape: (length,)
-    tags: Optional[np.ndarray] = None  # shape: (length,)
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-
-def encode_sentence(
-    tokens: Sequence[str], word_vocab: WordVocab, forms: FormTable, tags: Optional[Sequence[int]] = None
-) -> EncodedSentence:
-    return EncodedSentence(
-        np.asarray(word_vocab.encode(tokens), dtype=np.int64),
-        np.asarray(forms.encode(tokens), dtype=np.int64),
-        None if tags is None else np.asarray(tags, dtype=np.int64),
-    )
+__all__ = [
+    "CASE_CLASSES",
+    "Batch",
+    "CharIndex",
+    "EncodedSentence",
+    "FormTable",
+    "bucketed_batches",
+    "case_class",
+    "encode_sentence",
+    "iter_chunks",
+    "make_batch",
+    "word_dropout",
+]
 
 
 @dataclass

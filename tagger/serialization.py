@@ -1,5 +1,8 @@
 """A model is a directory: config.json, vocab.json, model.safetensors and meta.json (no pickle).
 
+Reading needs no torch: ``load_model_files(path, tensors="numpy")`` returns the weights as NumPy
+arrays (for ``tagger.numpy_tagger``); torch is imported only to read them as tensors or to write them.
+
 Writing goes to a temporary sibling directory that is renamed into place, so a model directory is
 either the old one or the complete new one, and an existing model is replaced only when asked to.
 """
@@ -13,9 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Union
-
-import torch
+from typing import Any, Dict, Iterator, Mapping, Tuple, Union
 
 from tagger import __version__
 from tagger.config import FORMAT_VERSION, TaggerConfig, TrainConfig
@@ -37,7 +38,7 @@ class ModelFiles:
     config: TaggerConfig
     train_config: TrainConfig
     vocab: Dict[str, list]  # "words", "chars", "labels" (training scheme), "output_labels" (corpus order)
-    state_dict: Dict[str, torch.Tensor]
+    state_dict: Dict[str, Any]  # name -> torch.Tensor, or numpy.ndarray when read with tensors="numpy"
     meta: Dict[str, Any]
 
 
@@ -130,16 +131,25 @@ def _read_json(path: Path) -> Any:
         raise ModelFileError(f"cannot read {path.name}: {error}", path) from None
 
 
-def load_model_files(model_dir: PathLike) -> ModelFiles:
+def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFiles:
     """Reads and checks a model directory.
+
+    Args:
+        model_dir: The model directory.
+        tensors: ``torch`` (weights as torch tensors) or ``numpy`` (NumPy arrays; torch is not imported).
 
     Raises:
         ModelFileError: not a directory, not a tagger model, a missing or truncated file, or a
             format newer than this version of tagger reads.
     """
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
 
+    if tensors == "torch":
+        from safetensors.torch import load_file
+    elif tensors == "numpy":
+        from safetensors.numpy import load_file
+    else:
+        raise ValueError(f"tensors must be 'torch' or 'numpy', got {tensors!r}")
     path = Path(model_dir)
     if not path.exists():
         raise ModelFileError("no such model directory", path)
@@ -176,3 +186,22 @@ def load_model_files(model_dir: PathLike) -> ModelFiles:
         if len(vocab[key]) != size:
             raise ModelFileError(f"vocabulary {key!r} has {len(vocab[key])} entries, config says {size}", path / VOCAB_FILE)
     return ModelFiles(model_config, train_config, vocab, state_dict, meta)
+
+
+def check_weights(state_dict: Mapping[str, Any], expected: Mapping[str, Tuple[int, ...]]) -> None:
+    """Checks that the weights have exactly the names and shapes a configuration needs.
+
+    Args:
+        state_dict: The weights read from a model directory (tensors or arrays).
+        expected: The shape of every weight the configuration needs, by name.
+
+    Raises:
+        ModelFileError: a missing or unexpected weight, or one of the wrong shape.
+    """
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    if missing or unexpected:
+        raise ModelFileError(f"weights do not match the configuration (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for name, tensor in state_dict.items():
+        if tuple(tensor.shape) != tuple(expected[name]):
+            raise ModelFileError(f"weight {name} has shape {tuple(tensor.shape)}, the configuration needs {tuple(expected[name])}")

@@ -1,0 +1,267 @@
+"""The torch-free half of tagging, shared by the torch ``Tagger`` and the NumPy ``NumpyTagger``.
+
+Encoding sentences (word forms, their characters and casing), converting predicted label ids
+back to the corpus's scheme, and the prediction interface (``predict``, ``iter_predict``,
+``predict_spans``) over length-sorted chunks. Nothing here imports torch, so a NumPy-only
+tagger can be loaded and run without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence
+
+import numpy as np
+
+from tagger.allocator import keep_freed_memory
+from tagger.config import TaggerConfig, TrainConfig
+from tagger.schemes import Span, convert_tags, spans_from_tags
+from tagger.serialization import ModelFiles
+from tagger.vocab import UNK_ID, Vocab, WordVocab
+
+# Word-shape (casing) classes, after Reimers & Gurevych (2017); 0 is padding.
+CASE_CLASSES = ("<pad>", "other", "numeric", "mainly_numeric", "lower", "upper", "initial_upper", "contains_digit")
+
+
+def case_class(word: str) -> int:
+    """The casing class of ``word`` as an index into ``CASE_CLASSES`` (0, padding, for the empty form)."""
+    if not word:
+        return 0
+    digits = sum(c.isdigit() for c in word)
+    if word.isdigit():
+        return 2
+    if digits / max(len(word), 1) > 0.5:
+        return 3
+    if word.islower():
+        return 4
+    if word.isupper():
+        return 5
+    if word[:1].isupper():
+        return 6
+    if digits:
+        return 7
+    return 1
+
+
+class CharIndex:
+    """Character ids for whole arrays of code points at once (a dense table for the Basic
+    Multilingual Plane, a dict beyond it), so encoding forms costs no Python per character.
+    """
+
+    def __init__(self, char_vocab: Vocab):
+        self.vocab = char_vocab
+        self.table = np.full(0x10000, UNK_ID, dtype=np.int64)
+        self.astral: Dict[int, int] = {}
+        for char, char_id in char_vocab.ids.items():
+            if len(char) != 1:  # the reserved "<pad>" and "<unk>" entries
+                continue
+            if ord(char) < 0x10000:
+                self.table[ord(char)] = char_id
+            else:
+                self.astral[ord(char)] = char_id
+
+    def encode(self, text: str) -> np.ndarray:
+        """Character ids of ``text``, shape (len(text),)."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        bmp = codes < 0x10000
+        ids = self.table[np.where(bmp, codes, 0)]
+        if not bmp.all():
+            ids[~bmp] = [self.astral.get(int(c), UNK_ID) for c in codes[~bmp]]
+        return ids
+
+
+class FormTable:
+    """The distinct word forms of some sentences, each with its character ids and casing class.
+
+    The character encoder runs once per distinct form rather than once per token. Form 0 is
+    the empty form that padding positions point to.
+    """
+
+    def __init__(self, char_vocab: Vocab, max_word_length: int = 64, char_index: Optional[CharIndex] = None):
+        self.char_index = char_index or CharIndex(char_vocab)
+        self.max_word_length = max_word_length
+        self.ids: Dict[str, int] = {"": 0}
+        self.forms: List[str] = [""]
+        self._arrays: Optional[tuple] = None
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    def encode(self, tokens: Sequence[str]) -> List[int]:
+        """Form ids of ``tokens``, adding the forms not seen before."""
+        ids = self.ids
+        out = []
+        for token in tokens:
+            form_id = ids.get(token)
+            if form_id is None:
+                form_id = ids[token] = len(self.forms)
+                self.forms.append(token)
+                self._arrays = None
+            out.append(form_id)
+        return out
+
+    def _clipped(self, form: str) -> str:
+        # Long tokens (URLs) keep their first and last characters, which carry the most signal.
+        half = self.max_word_length // 2
+        return form if len(form) <= self.max_word_length else form[:half] + form[-half:]
+
+    def arrays(self) -> tuple:
+        """(chars (F, L) int64, lengths (F,) int64, case (F,) int64) over every form so far."""
+        if self._arrays is None:
+            clipped = [self._clipped(form) for form in self.forms]
+            lengths = np.fromiter((len(form) for form in clipped), dtype=np.int64, count=len(clipped))
+            char_ids = self.char_index.encode("".join(clipped))  # shape: (total characters,)
+            rows = np.repeat(np.arange(len(clipped)), lengths)
+            starts = np.cumsum(lengths) - lengths
+            cols = np.arange(len(char_ids)) - np.repeat(starts, lengths)
+            chars = np.zeros((len(clipped), max(1, int(lengths.max()))), dtype=np.int64)
+            chars[rows, cols] = char_ids
+            case = np.fromiter((case_class(form) for form in self.forms), dtype=np.int64, count=len(self.forms))
+            case[0] = 0
+            self._arrays = (chars, lengths, case)
+        return self._arrays
+
+
+@dataclass
+class EncodedSentence:
+    """One sentence as ids: words (with fallback to <unk>), forms (into a FormTable) and tags."""
+
+    words: np.ndarray  # shape: (length,)
+    forms: np.ndarray  # shape: (length,)
+    tags: Optional[np.ndarray] = None  # shape: (length,)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def encode_sentence(
+    tokens: Sequence[str], word_vocab: WordVocab, forms: FormTable, tags: Optional[Sequence[int]] = None
+) -> EncodedSentence:
+    return EncodedSentence(
+        np.asarray(word_vocab.encode(tokens), dtype=np.int64),
+        np.asarray(forms.encode(tokens), dtype=np.int64),
+        None if tags is None else np.asarray(tags, dtype=np.int64),
+    )
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[List[int]]:
+    """Indices of the non-empty sentences in batches of similar length, each batch longest first.
+
+    Sentences are sorted by length (stably) before they are cut into batches, so padding stays small.
+    """
+    order = sorted((i for i in range(len(lengths)) if lengths[i]), key=lambda i: lengths[i])
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size][::-1]
+
+
+# Label-by-label maps that are exact for valid sequences: no context is needed to convert them.
+_PREFIX_MAPS = {("IOBES", "IOB2"): {"B": "B", "I": "I", "E": "I", "S": "B"}, ("BILOU", "IOB2"): {"B": "B", "I": "I", "L": "I", "U": "B"}}
+
+
+def label_map(labels: Sequence[str], source: str, target: str) -> Optional[List[str]]:
+    """Per-label conversion from ``source`` to ``target`` when one exists, else None."""
+    if source == target:
+        return list(labels)
+    prefixes = _PREFIX_MAPS.get((source, target))
+    if prefixes is None:
+        return None
+    return [label if label == "O" else f"{prefixes[label[0]]}{label[1:]}" for label in labels]
+
+
+class Vocabularies(NamedTuple):
+    """The string <-> id maps of a tagger."""
+
+    words: WordVocab  # word ids, with the lowercase and digit fallbacks
+    chars: Vocab  # character ids
+    labels: Vocab  # the labels the network predicts, in its training scheme
+    output_labels: List[str]  # the corpus's labels, in the order of its ClassLabel feature
+
+    @classmethod
+    def from_files(cls, files: ModelFiles) -> "Vocabularies":
+        """The vocabularies stored in a model directory (``vocab.json``)."""
+        vocab = files.vocab
+        words = WordVocab(vocab["words"], lowercase=files.config.lowercase_words)
+        return cls(words, Vocab(vocab["chars"]), Vocab(vocab["labels"], reserved=False), list(vocab["output_labels"]))
+
+
+class TaggerBase:
+    """What every tagging engine shares: the vocabularies, the conversion of predicted ids to the
+    corpus's labels, and the prediction interface over chunks of sentences.
+
+    Subclasses set ``config`` before calling this constructor, and implement ``_predict_chunk``.
+
+    Args:
+        vocabularies: Words, characters and labels.
+        train_config: How it was trained (kept for the record).
+        meta: Training scores, corpus and version information.
+    """
+
+    config: TaggerConfig
+
+    def __init__(self, vocabularies: Vocabularies, train_config: Optional[TrainConfig] = None, meta: Optional[dict] = None):
+        self.word_vocab, self.char_vocab, self.label_vocab, output_labels = vocabularies
+        self.output_labels = list(output_labels)
+        self.train_config = train_config or TrainConfig()
+        self.meta = dict(meta or {})
+        self._char_index = CharIndex(self.char_vocab)
+        # A CRF's paths are valid, so labels convert one by one; softmax output is converted in context.
+        labels = self.label_vocab.items
+        self._label_map = label_map(labels, self.config.training_scheme, self.config.output_scheme) if self.config.crf else None
+
+    @property
+    def labels(self) -> List[str]:
+        """The labels predictions use (the corpus's labels, in its scheme)."""
+        return list(self.output_labels)
+
+    @property
+    def scheme(self) -> str:
+        """The tag scheme of the predictions (the corpus's scheme)."""
+        return self.config.output_scheme
+
+    def _to_output(self, ids: Sequence[int]) -> List[str]:
+        """Predicted label ids (training scheme) as the corpus's labels."""
+        if self._label_map is not None:
+            label_map = self._label_map
+            return [label_map[i] for i in ids]
+        tags = self.label_vocab.decode(ids)
+        return convert_tags(tags, self.config.training_scheme, self.config.output_scheme)
+
+    def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
+        """Tags of a chunk of sentences (lists of tokens), in input order."""
+        raise NotImplementedError
+
+    def iter_predict(
+        self, sentences: Iterable[Sequence[str]], batch_size: int = 256, chunk_size: Optional[int] = None
+    ) -> Iterator[List[str]]:
+        """Tags a stream of sentences lazily, in input order, in memory bounded by ``chunk_size``.
+
+        Sentences within a chunk are sorted by length before batching, so padding stays small.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        chunk_size = chunk_size or max(batch_size * 16, 1024)
+        keep_freed_memory()
+        iterator = iter(sentences)
+        while True:
+            chunk = [list(tokens) for tokens in islice(iterator, chunk_size)]
+            if not chunk:
+                return
+            yield from self._predict_chunk(chunk, batch_size)
+
+    def predict(self, sentences: Iterable[Sequence[str]], batch_size: int = 256) -> List[List[str]]:
+        """Tags pre-tokenised sentences; returns one tag list per sentence, in the corpus's scheme.
+
+        Example:
+            >>> tagger.predict([["John", "lives", "in", "Paris", "."]])
+            [['B-PER', 'O', 'O', 'B-LOC', 'O']]
+        """
+        if isinstance(sentences, (str, bytes)) or (isinstance(sentences, Sequence) and sentences and isinstance(sentences[0], str)):
+            raise TypeError("predict takes a list of tokenised sentences (a list of lists of strings)")
+        return list(self.iter_predict(sentences, batch_size))
+
+    def predict_spans(self, sentences: Iterable[Sequence[str]], batch_size: int = 256) -> List[List[Span]]:
+        """Entity spans (label, start, end token offsets; end exclusive) per sentence."""
+        if self.scheme == "plain":
+            raise ValueError("this model predicts plain tags (e.g. POS), which have no spans; use predict()")
+        return [spans_from_tags(tags, self.scheme) for tags in self.predict(sentences, batch_size)]

@@ -1,0 +1,95 @@
+"""``tagger tag --engine``: numpy on the CPU by default, the same output as torch, and no torch import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli import tag
+from cli.options import UserError
+from tests.cli.conftest import Data, Trained, invoke, subprocess_env
+from tests.cli.test_cli_errors import assert_user_error
+
+
+@pytest.mark.parametrize("output", ["conll", "jsonl", "inline"])
+def test_numpy_and_torch_engines_write_the_same_file(ner_model: Trained, data: Data, tmp_path: Path, output: str) -> None:
+    written = {}
+    for engine in ("numpy", "torch"):
+        out = tmp_path / f"{engine}.{output}"
+        args = ["tag", data.raw, data.tokens, "--model", ner_model.path, "--output", output, "-o", out, "--engine", engine]
+        result = invoke([*args, "--device", "cpu"])
+        assert result.exit_code == 0, result.output
+        written[engine] = out.read_text(encoding="utf-8")
+    assert written["numpy"] == written["torch"]
+    if output == "inline":
+        assert written["numpy"].startswith("[PER John Smith] lives in [LOC Paris] .\n")
+
+
+def test_engines_agree_on_a_gru_softmax_char_lstm_model(pos_model: Trained, data: Data) -> None:
+    args = ["tag", data.conllu, "--input", "conll", "--model", pos_model.path, "--device", "cpu"]
+    outputs = [invoke([*args, "--engine", engine]) for engine in ("numpy", "torch")]
+    assert all(result.exit_code == 0 for result in outputs), [r.output for r in outputs]
+    assert outputs[0].stdout == outputs[1].stdout and outputs[0].stdout.count("\n\n") == 3
+
+
+def test_cli_tagging_with_numpy_never_imports_torch(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    out = tmp_path / "tagged.conll"
+    code = (
+        "import sys\n"
+        "from cli.main import cli\n"
+        f"args = ['tag', {str(data.tokens)!r}, '--input', 'tokens', '--model', {str(ner_model.path)!r}, '-o', {str(out)!r}]\n"
+        "try:\n"
+        "    cli(args, prog_name='tagger')\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    env = {**subprocess_env(tmp_path), "CUDA_VISIBLE_DEVICES": ""}  # auto picks numpy even where a GPU is visible
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert probe.returncode == 0, probe.stderr
+    assert out.read_text(encoding="utf-8").startswith("John\tB-PER\nSmith\tI-PER\n")
+
+
+def test_numpy_with_a_gpu_device_is_a_usage_error(ner_model: Trained, data: Data) -> None:
+    for device in ("cuda", "cuda:1"):
+        result = invoke(["tag", data.raw, "--model", ner_model.path, "--engine", "numpy", "--device", device])
+        assert_user_error(result, f"--engine numpy runs on the CPU; --device {device} needs --engine torch")
+    assert_user_error(invoke(["tag", data.raw, "--model", ner_model.path, "--engine", "numpy", "--device", "tpu"]), "--device must be")
+
+
+@pytest.mark.parametrize(
+    "engine, device, mixed_precision, gpu_visible, expected",
+    [
+        ("auto", "auto", False, False, "numpy"),
+        ("auto", "auto", False, True, "torch"),
+        ("auto", "cpu", False, True, "numpy"),
+        ("auto", "CPU", False, False, "numpy"),
+        ("auto", "cpu", True, False, "torch"),
+        ("auto", "cuda", False, True, "torch"),
+        ("auto", "cuda:0", False, False, "torch"),  # torch then reports the missing GPU
+        ("torch", "cpu", False, False, "torch"),
+        ("numpy", "auto", True, True, "numpy"),
+    ],
+)
+def test_choose_engine(
+    monkeypatch: pytest.MonkeyPatch, engine: str, device: str, mixed_precision: bool, gpu_visible: bool, expected: str
+) -> None:
+    monkeypatch.setattr(tag, "nvidia_gpu_visible", lambda: gpu_visible)
+    assert tag.choose_engine(engine, device, mixed_precision) == expected
+
+
+def test_choose_engine_refuses_numpy_on_a_gpu() -> None:
+    with pytest.raises(UserError, match="--engine numpy runs on the CPU"):
+        tag.choose_engine("numpy", "cuda:0")
+
+
+def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    for hidden in ("", "-1", " -1,0"):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+        assert tag.nvidia_gpu_visible() is False
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    has_gpu = any(Path("/proc/driver/nvidia/gpus").glob("*")) or Path("/dev/nvidia0").exists()
+    assert tag.nvidia_gpu_visible() is has_gpu
