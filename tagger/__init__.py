@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Tagger": "tagger.inference",
+    "NumpyTagger": "tagger.numpy_tagger",
     "Span": "tagger.schemes",
     "train": "tagger.api",
     "evaluate": "tagger.api",
