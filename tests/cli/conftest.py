@@ -18,17 +18,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
+from tests.model.toy import SENTENCES
 
 REPO = Path(__file__).resolve().parents[2]
 
-NER_SENTENCES = [
-    ("John Smith lives in Paris .", "B-PER I-PER O O B-LOC O"),
-    ("The European Commission said on Thursday it disagreed .", "O B-ORG I-ORG O O O O O O"),
-    ("Mary flew to New York with British Airways .", "B-PER O O B-LOC I-LOC O B-ORG I-ORG O"),
-    ("German officials met in Berlin .", "B-MISC O O O B-LOC O"),
-    ("Peter Blackburn", "B-PER I-PER"),
-    ("Rain fell on 1996-08-22 in London and Rome .", "O O O O O B-LOC O B-LOC O"),
-]
+NER_SENTENCES = SENTENCES  # the toy corpus the model tests use
 
 # A model that fits its training data predicts these; test_cli_tag asserts it.
 RAW_TEXT = "John Smith lives in Paris.\r\nRain fell on 1996-08-22 in London and Rome.\n\nPeter Blackburn\n"
