@@ -46,3 +46,11 @@ class ModelFileError(TaggerError):
 
 class EmbeddingsError(TaggerError):
     """A word-vector file that cannot be read."""
+
+
+class OutputError(TaggerError):
+    """An output path that cannot or must not be written (an input file, a read-only or full disk, ...)."""
+
+
+class TrainingError(TaggerError):
+    """Training that cannot go on: a non-finite loss, or a checkpoint that does not match the run."""
