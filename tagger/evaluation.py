@@ -1,5 +1,8 @@
-"""Scores predicted tags against gold tags: seqeval entity precision/recall/F1 (per type, micro and
-macro, default conlleval-compatible or strict mode) and token accuracy. Prints nothing.
+"""Scores predicted tags against gold tags: entity precision/recall/F1 (per type, micro and macro,
+default conlleval-compatible or strict mode) and token accuracy. Prints nothing.
+
+Entities are read by ``tagger.schemes.spans_from_tags`` in every scheme (IOB1, IOB2, IOBES,
+BILOU) and counted by seqeval; see ``evaluate_tags`` for the two modes.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Sequence
 
 from tagger.errors import ConfigError
-from tagger.schemes import normalize_scheme
+from tagger.schemes import normalize_scheme, spans_from_tags, tags_from_spans
 
 MODES = ("default", "strict")
 
@@ -104,17 +107,29 @@ def _plain_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     return (accuracy, accuracy, accuracy, *macro, per_type)
 
 
-def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: str, mode: str) -> tuple:
-    from seqeval import metrics
-    from seqeval import scheme as seqeval_schemes
+def _as_iob2(tags: Sequence[str], scheme: str, strict: bool) -> List[str]:
+    """The entities of one sentence, read in ``scheme``, written as IOB2 (which seqeval reads right)."""
+    return tags_from_spans(spans_from_tags(tags, scheme, strict=strict), len(tags), "IOB2")
 
-    kwargs = {}
-    if mode == "strict":
-        kwargs = {
-            "mode": "strict",
-            "scheme": getattr(seqeval_schemes, {"IOB1": "IOB1", "IOB2": "IOB2", "IOBES": "IOBES", "BILOU": "BILOU"}[scheme]),
-        }
-    table = metrics.classification_report(gold, predicted, output_dict=True, zero_division=0, **kwargs)
+
+def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: str, mode: str) -> tuple:
+    """Entity scores: spans read by ``tagger.schemes``, counted and averaged by seqeval.
+
+    seqeval's default mode only knows B/I/E/S prefixes (it reads BILOU's L-/U- as neither begin
+    nor end, so ``B-PER L-PER U-PER`` and ``B-PER I-PER L-PER`` came out equal), and its IOB1
+    strict mode re-reads ill-formed fragments. Reading the spans here and handing seqeval valid
+    IOB2 tags keeps its arithmetic (per-type, micro and macro averages, zero-division rules) for
+    every scheme; for IOB1/IOB2/IOBES in default mode and IOB2/IOBES/BILOU in strict mode the
+    result equals seqeval's own.
+    """
+    from seqeval import metrics
+
+    strict = mode == "strict"
+    gold_iob2 = [_as_iob2(tags, scheme, strict) for tags in gold]
+    pred_iob2 = [_as_iob2(tags, scheme, strict) for tags in predicted]
+    if not any(tag != "O" for tags in gold_iob2 + pred_iob2 for tag in tags):
+        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, {})  # seqeval warns and divides by zero without entities
+    table = metrics.classification_report(gold_iob2, pred_iob2, output_dict=True, zero_division=0)
     per_type = {
         name: TypeScores(float(s["precision"]), float(s["recall"]), float(s["f1-score"]), int(s["support"]))
         for name, s in table.items()
@@ -137,10 +152,26 @@ def evaluate_tags(
 ) -> EvaluationReport:
     """Scores ``predicted`` against ``gold`` (lists of tag lists of equal shapes).
 
+    Ill-formed sequences (``O I-PER`` in IOB2, ``B-PER O`` in IOBES) are read as conlleval reads
+    them in ``default`` mode: an inside or end tag that cannot continue the open entity starts a
+    new one, so every non-``O`` tag belongs to some entity. In ``strict`` mode the same entities
+    are read but only well-formed ones count (IOB2 ``B I*``; IOB1 ``I I*``, or ``B I*`` right
+    after an entity of its type; IOBES ``S`` or ``B I* E``; BILOU ``U`` or ``B I* L``), as in
+    seqeval's strict mode. Valid sequences score the same in both modes.
+
     Args:
-        scheme: The tags' scheme; ``plain`` scores tokens (POS), any other scores entities with seqeval.
-        mode: ``default`` (conlleval-compatible: an ``I-`` tag may start an entity) or ``strict``
-            (only entities valid in ``scheme`` count).
+        gold: Gold tags, one list per sentence.
+        predicted: Predicted tags, of the same shapes.
+        scheme: The tags' scheme; ``plain`` scores tokens (POS), any other scores entities.
+        mode: ``default`` (conlleval-compatible) or ``strict``.
+
+    Returns:
+        The report.
+
+    Raises:
+        ConfigError: Unknown mode or scheme.
+        ValueError: The shapes differ.
+        InvalidTagSequence: A tag is neither ``O`` nor PREFIX-TYPE.
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")

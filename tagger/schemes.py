@@ -222,16 +222,26 @@ def validate_tags(tags: Sequence[str], scheme: str, *, sentence: Optional[int] =
         raise InvalidTagSequence(f"{_where(sentence, len(tags) - 1)}: {prev_tag} ends the sentence ({scheme})", path=path)
 
 
-def spans_from_tags(tags: Sequence[str], scheme: str) -> list[Span]:
-    """Read the entities of a tag sequence, conlleval-style (lenient on invalid sequences).
+def spans_from_tags(tags: Sequence[str], scheme: str, *, strict: bool = False) -> list[Span]:
+    """Read the entities of a tag sequence, conlleval-style (lenient) or strictly.
 
-    An inside or end tag that cannot continue the open entity starts a new one (IOB2
-    ``O I-PER`` gives a PER span); this matches seqeval's default mode for every prefix.
+    Lenient (the default, conlleval's and seqeval's default mode): an inside or end tag that
+    cannot continue the open entity starts a new one (IOB2 ``O I-PER`` gives a PER span), and
+    an entity ends at ``O``, at a begin/single tag, at a change of type or after an end/single
+    tag. L-/U- read as E-/S-, so every scheme is read by the same rules.
+
+    Strict (seqeval's strict mode): the same entities, but only those whose tags form a valid
+    entity of ``scheme`` count: IOB2 ``B I*``; IOB1 ``I I*``, or ``B I*`` right after an
+    entity of its type; IOBES ``S`` or ``B I* E``; BILOU ``U`` or ``B I* L``. Ill-formed
+    fragments (IOB2 ``O I-PER``, IOBES ``B-PER O``, an ``E-PER`` in a BILOU sequence) are
+    dropped rather than re-read.
+
     For ``plain``, every tag other than ``O`` is a one-token span.
 
     Args:
         tags: One sentence's tags.
         scheme: Its scheme.
+        strict: Keep only well-formed entities.
 
     Returns:
         The spans in order.
@@ -259,7 +269,29 @@ def spans_from_tags(tags: Sequence[str], scheme: str) -> list[Span]:
         prev_role = role
     if open_type is not None:
         spans.append(Span(open_type, start, len(tags)))
+    if strict:
+        return [span for span in spans if _well_formed(tags, span, scheme)]
     return spans
+
+
+def _well_formed(tags: Sequence[str], span: Span, scheme: str) -> bool:
+    """Whether the tags of a (leniently read) span form a valid entity of ``scheme``."""
+    parsed = [_parse_in(tag, scheme) for tag in tags[span.start : span.end]]
+    if any(p is None for p in parsed):
+        return False  # a prefix the scheme does not use (E- in BILOU, S- in IOB2, ...)
+    roles = "".join(p[0] for p in parsed)  # type: ignore[index]
+    if scheme == "IOB2":
+        return roles[0] == "B" and roles[1:] == "I" * (len(roles) - 1)
+    if scheme == "IOB1":
+        if roles[1:] != "I" * (len(roles) - 1):
+            return False
+        if roles[0] == "I":
+            return True
+        before = _parse(tags[span.start - 1]) if span.start else None
+        return before is not None and before[0] in ("B", "I") and before[1] == span.label
+    if len(roles) == 1:
+        return roles == "S"
+    return roles[0] == "B" and roles[-1] == "E" and roles[1:-1] == "I" * (len(roles) - 2)
 
 
 def tags_from_spans(spans: Sequence[Span], length: int, scheme: str) -> list[str]:
