@@ -24,6 +24,11 @@ FORBIDDEN_SCORE = -10000.0
 
 REDUCTIONS = ("none", "sum", "mean", "token_mean")
 
+# The fast forward algorithm trusts a step's sums only above tiny * 2**24 (about exp(-70) in float32,
+# exp(-691) in float64): below it a sum may be made of underflowed terms. Terms that underflow
+# are each below tiny, so beside a sum of at least tiny * 2**24 their error is under 2**-24 per tag.
+_FAST_FLOOR_FACTOR = 2.0**24
+
 
 def _in_graph_capture() -> bool:
     """True while tracing, scripting, exporting or compiling, where data-dependent checks must not run."""
@@ -299,25 +304,65 @@ class CRF(nn.Module):
         transitions: torch.Tensor,
         end: torch.Tensor,
     ) -> torch.Tensor:
-        """Forward algorithm in log space; padding steps keep the previous alpha."""
+        """Forward algorithm in log space: the fast exp-matmul form, exact rows redone by logsumexp.
+
+        ``logsumexp_i(alpha_i + T_ij) = m + c_j + log(sum_i exp(alpha_i - m) exp(T_ij - c_j))`` with
+        ``m`` the row maximum of alpha and ``c_j`` the column maximum of T: one (batch, num_tags) exp
+        and a matrix product per step instead of a (batch, num_tags, num_tags) logsumexp, which
+        halved the CRF's share of a training step. It is exact (to rounding) as long as every sum
+        is a normal number far above the underflow threshold: then its largest term is too, and
+        the terms lost to underflow are negligible beside it. A sum below ``_FAST_FLOOR`` means
+        that some tag's live predecessors lie ~70 or more below the best one (emissions spread
+        over more than float32's exponent range, or a tag only forbidden moves reach); those
+        sentences, and only those, are computed again with logsumexp (``_log_partition_exact``).
+        One device->host transfer per call tells which.
+        """
         assert emissions.dim() == 3 and emissions.shape[2] == self.num_tags, emissions.shape
         assert mask.shape == emissions.shape[:2] and mask.dtype == torch.bool, (mask.shape, mask.dtype)
+        if _in_graph_capture():  # no data-dependent branch there: always the exact form
+            return self._log_partition_exact(emissions, mask, start, transitions, end)
         step_mask = mask.unsqueeze(2)  # shape: (batch, seq_len, 1)
-        # logsumexp_i(alpha_i + T_ij) = m + log(sum_i exp(alpha_i - m) exp(T_ij)): one (batch, num_tags)
-        # exp and a matrix product per step instead of a (batch, num_tags, num_tags) logsumexp, which
-        # halved the CRF's share of a training step. Forbidden moves have exp(T_ij) = 0 exactly. A
-        # tag whose every allowed predecessor underflows gets log(tiny) rather than -inf: it is
-        # impossible either way, and its gradient stays finite.
+        floor = torch.finfo(emissions.dtype).tiny * _FAST_FLOOR_FACTOR
+        column_max = transitions.detach().amax(dim=0)  # shape: (num_tags,)
+        exp_transitions = (transitions - column_max).exp()  # shape: (num_tags, num_tags), at most 1
+        shifted_emissions = emissions + column_max  # shape: (batch, seq_len, num_tags)
+        alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
+        sums = []
         # Autocast is turned off: its bfloat16/float16 matrix products would lose the precision
         # that _validate's float32 emissions keep.
-        exp_transitions = transitions.exp()  # shape: (num_tags, num_tags)
-        tiny = torch.finfo(emissions.dtype).tiny
-        alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
         with torch.autocast(emissions.device.type, enabled=False):
             for t in range(1, emissions.shape[1]):
                 shift = alpha.detach().amax(dim=1, keepdim=True)  # shape: (batch, 1); any shift is exact
                 summed = (alpha - shift).exp() @ exp_transitions  # shape: (batch, num_tags)
-                next_alpha = summed.clamp_min(tiny).log() + shift + emissions[:, t]  # shape: (batch, num_tags)
+                sums.append(summed.detach())
+                # The clamp only keeps log finite (and its gradient) where the row is redone anyway.
+                next_alpha = summed.clamp_min(floor).log() + shift + shifted_emissions[:, t]  # shape: (batch, num_tags)
+                alpha = torch.where(step_mask[:, t], next_alpha, alpha)  # shape: (batch, num_tags)
+        log_z = torch.logsumexp(alpha + end, dim=1)  # shape: (batch,)
+        if not sums:
+            return log_z
+        smallest = torch.stack(sums, dim=1).amin(dim=2)  # shape: (batch, seq_len - 1)
+        inexact = ((smallest < floor) & mask[:, 1:]).any(dim=1)  # shape: (batch,)
+        rows = inexact.nonzero().squeeze(1)  # the one device->host transfer
+        if rows.numel() == 0:
+            return log_z
+        exact = self._log_partition_exact(emissions[rows], mask[rows], start, transitions, end)  # shape: (len(rows),)
+        return log_z.index_put((rows,), exact)
+
+    @staticmethod
+    def _log_partition_exact(
+        emissions: torch.Tensor,
+        mask: torch.Tensor,
+        start: torch.Tensor,
+        transitions: torch.Tensor,
+        end: torch.Tensor,
+    ) -> torch.Tensor:
+        """Forward algorithm with a (batch, num_tags, num_tags) logsumexp per step: exact at any range."""
+        step_mask = mask.unsqueeze(2)  # shape: (batch, seq_len, 1)
+        alpha = start + emissions[:, 0]  # shape: (batch, num_tags)
+        with torch.autocast(emissions.device.type, enabled=False):
+            for t in range(1, emissions.shape[1]):
+                next_alpha = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]  # shape: (batch, num_tags)
                 alpha = torch.where(step_mask[:, t], next_alpha, alpha)  # shape: (batch, num_tags)
         return torch.logsumexp(alpha + end, dim=1)  # shape: (batch,)
 

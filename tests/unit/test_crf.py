@@ -434,3 +434,86 @@ def test_other_entry_points_validate_and_reject_bad_reduction() -> None:
 def test_constructor_rejects_bad_arguments(num_tags, constraints, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CRF(num_tags, constraints)
+
+
+# ------------------------------------------------------------------ wide emissions in float32
+
+SPREADS = [90.0, 120.0, 200.0, 1000.0]
+
+
+def wide_batch(spread: float, lengths: list[int] = LENGTHS, seed: int = 11, num_tags: int = NUM_TAGS) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 emissions drawn uniformly over ``spread`` (the gap that broke exp-matmul), and a mask."""
+    generator = torch.Generator().manual_seed(seed)
+    seq_len = max(lengths)
+    emissions = (torch.rand(len(lengths), seq_len, num_tags, generator=generator) - 0.5) * spread
+    mask = torch.arange(seq_len)[None, :] < torch.tensor(lengths)[:, None]
+    return emissions, mask
+
+
+def float32_tolerance(spread: float) -> float:
+    """What float32 rounding allows over a sum of SEQ_LEN terms of size ``spread``."""
+    return 4e-6 * spread * SEQ_LEN + 1e-5
+
+
+@pytest.mark.parametrize("spread", SPREADS)
+@pytest.mark.parametrize("constrained", [False, True], ids=["free", "bioes"])
+def test_float32_log_partition_and_nll_match_brute_force_with_wide_emissions(constrained: bool, spread: float) -> None:
+    crf = make_crf(constrained)
+    constraints = BIOES if constrained else None
+    emissions, mask = wide_batch(spread)
+    tags = legal_tags(padding=0)
+    log_z = crf.log_partition(emissions, mask)
+    losses = crf.nll(emissions, tags, mask, reduction="none")
+    assert log_z.dtype == torch.float32
+    for i, length in enumerate(LENGTHS):
+        paths = brute_force(crf, emissions[i], length, constraints)
+        expected = logsumexp(list(paths.values()))
+        assert log_z[i].item() == pytest.approx(expected, abs=float32_tolerance(spread))
+        gold = paths[tuple(tags[i, :length].tolist())]
+        assert losses[i].item() == pytest.approx(expected - gold, abs=float32_tolerance(spread))
+        assert losses[i].item() >= -float32_tolerance(spread)  # a negative log-likelihood
+
+
+@pytest.mark.parametrize("spread", SPREADS)
+@pytest.mark.parametrize("constrained", [False, True], ids=["free", "bioes"])
+def test_float32_marginals_and_gradients_match_brute_force_with_wide_emissions(constrained: bool, spread: float) -> None:
+    crf = make_crf(constrained)
+    constraints = BIOES if constrained else None
+    emissions, mask = wide_batch(spread, seed=12)
+    emissions.requires_grad_(True)
+    marginals = crf.marginals(emissions, mask)
+    # d log Z / d emissions[t, j] is the marginal of tag j at t: checks the backward pass too.
+    (gradient,) = torch.autograd.grad(crf.log_partition(emissions, mask).sum(), emissions)
+    assert torch.isfinite(gradient).all()
+    for i, length in enumerate(LENGTHS):
+        paths = brute_force(crf, emissions[i].detach(), length, constraints)
+        log_z = logsumexp(list(paths.values()))
+        expected = torch.zeros(length, NUM_TAGS, dtype=torch.float64)
+        for path, score in paths.items():
+            for t, tag in enumerate(path):
+                expected[t, tag] += math.exp(score - log_z)
+        # exp(log_alpha + log_beta - log_z) rounds its argument of size ~spread in float32.
+        tolerance = 1e-6 * spread * SEQ_LEN + 1e-5
+        assert torch.allclose(marginals[i, :length].double(), expected, atol=tolerance)
+        assert torch.allclose(gradient[i, :length].double(), expected, atol=tolerance)
+    assert gradient[~mask].eq(0).all()
+
+
+@pytest.mark.parametrize("spread", [10.0, *SPREADS])
+def test_float32_equals_float64_at_the_reference_size(spread: float) -> None:
+    """17 IOBES tags, batch 32, lengths 20-40: float32 within rounding of float64 (exact there)."""
+    from tagger.schemes import allowed_transitions
+
+    labels = ["O"] + [f"{p}-{t}" for t in ("PER", "LOC", "ORG", "MISC") for p in "BIES"]
+    torch.manual_seed(3)
+    crf = CRF(len(labels), allowed_transitions(labels, "IOBES"))
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_(0.0, 3.0)
+    lengths = torch.randint(20, 41, (32,), generator=torch.Generator().manual_seed(4)).tolist()
+    emissions, mask = wide_batch(spread, lengths, seed=13, num_tags=len(labels))
+    tags = torch.zeros(emissions.shape[:2], dtype=torch.long)  # all O: a legal path
+    single = crf.nll(emissions, tags, mask, reduction="none")
+    double = crf.double().nll(emissions.double(), tags, mask, reduction="none")
+    tolerance = 4e-6 * spread * 40 + 1e-4
+    assert (single.double() - double).abs().max().item() <= tolerance
