@@ -517,3 +517,24 @@ def test_float32_equals_float64_at_the_reference_size(spread: float) -> None:
     double = crf.double().nll(emissions.double(), tags, mask, reduction="none")
     tolerance = 4e-6 * spread * 40 + 1e-4
     assert (single.double() - double).abs().max().item() <= tolerance
+
+
+@pytest.mark.parametrize("spread", SPREADS)
+def test_float32_log_partition_where_the_best_predecessor_is_far_below(spread: float) -> None:
+    """O is best at step 0 by ``spread``, but I/E (reachable from B only) win the next steps.
+
+    The exp-matmul form used to clamp the underflowed sums of I/E to float32's tiny, which
+    overestimated log Z by about ``spread - 87``.
+    """
+    crf = make_crf(True)
+    low, high = -spread / 2, spread / 2
+    rows = [
+        [high, low, low, low, low],  # O
+        [low, low, high, high, low],  # I or E (after B only)
+        [low, low, low, high, low],  # E
+        [low, low, low, low, high],  # S
+    ]
+    emissions = torch.tensor([rows], dtype=torch.float32)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    expected = logsumexp(list(brute_force(crf, emissions[0], 4, BIOES).values()))
+    assert crf.log_partition(emissions, mask).item() == pytest.approx(expected, abs=float32_tolerance(spread))
