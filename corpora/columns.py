@@ -14,7 +14,9 @@ Format handled by ``read_columns``:
 * every row must have as many columns as the first (or ``num_columns``); nothing is padded;
 * there are no comment lines: ``#`` is a real token in CoNLL-2000.
 
-Files are read as UTF-8 (a leading byte-order mark is ignored) with ``\r\n`` read as ``\n``.
+Files are read as UTF-8 (a leading byte-order mark is ignored) with ``\r\n`` read as ``\n``;
+UTF-16 and UTF-32 files (by their byte-order mark, or UTF-16's NUL bytes) are refused with a
+hint to convert them, rather than guessed at.
 Errors raise ``CorpusFormatError`` naming the file and line. Memory stays at one sentence, and a
 sentence longer than ``max_sentence_length`` fails at once (a file with no blank lines is usually
 not one huge sentence but the wrong file).
@@ -22,8 +24,11 @@ not one huge sentence but the wrong file).
 
 from __future__ import annotations
 
+import codecs
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import IO, Iterator, Optional, Sequence, Union
 
@@ -93,24 +98,75 @@ def check_file(path: PathLike) -> str:
     """Return ``path`` as a string after checking that it is a readable regular file.
 
     Raises:
-        CorpusFormatError: Missing, a directory, or not a regular file.
+        CorpusFormatError: Missing, a broken symbolic link or a link loop, unreadable, a
+            directory, or not a regular file.
     """
     name = os.fspath(path)
-    if not os.path.exists(name):
-        raise CorpusFormatError("no such file", path=name)
-    if os.path.isdir(name):
+    try:
+        status = os.stat(name)
+    except OSError as exc:
+        raise CorpusFormatError(_stat_problem(name, exc), path=name) from None
+    if stat.S_ISDIR(status.st_mode):
         raise CorpusFormatError("is a directory, not a corpus file", path=name)
-    if not os.path.isfile(name):
+    if not stat.S_ISREG(status.st_mode):
         raise CorpusFormatError("not a regular file", path=name)
     return name
 
 
+def _stat_problem(name: str, exc: OSError) -> str:
+    """Why ``os.stat(name)`` failed, in words (a link loop is not a missing file)."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop (too many levels of symbolic links)"
+    if exc.errno == errno.ENOENT and os.path.islink(name):
+        return f"broken symbolic link (to {os.readlink(name)}, which does not exist)"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "no such file"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+# Byte-order marks of the encodings people save corpora in by mistake; UTF-32 first, as its
+# little-endian mark begins with UTF-16's.
+_FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def open_text(path: str) -> IO[str]:
-    r"""Open a corpus file as strict UTF-8 text with universal newlines (``\r\n`` -> ``\n``)."""
+    r"""Open a corpus file as strict UTF-8 text with universal newlines (``\r\n`` -> ``\n``).
+
+    Raises:
+        CorpusFormatError: The file cannot be opened, or starts with a UTF-16/UTF-32 byte-order mark.
+    """
     try:
+        with open(path, "rb") as raw:
+            head = raw.read(4)
+        for bom, encoding in _FOREIGN_BOMS:
+            if head.startswith(bom):
+                raise CorpusFormatError(
+                    f"{encoding} text (byte-order mark {bom.hex(' ').upper()}), not UTF-8: convert it to UTF-8, "
+                    f"e.g. iconv -f {encoding} -t UTF-8",
+                    path=path,
+                    line=1,
+                )
         return open(path, encoding="utf-8-sig", errors="strict", newline=None)
     except OSError as exc:
         raise CorpusFormatError(f"cannot open: {exc.strerror or exc}", path=path) from exc
+
+
+def nul_error(path: str, line_no: int, line: str) -> CorpusFormatError:
+    """The error for a line holding a NUL character: UTF-16 without a byte-order mark, or binary data."""
+    column = line.index("\x00") + 1
+    text = line.rstrip("\n")
+    if len(text) >= 2 and text.count("\x00") * 2 >= len(text) - 1:
+        return CorpusFormatError(
+            "NUL bytes between the characters: UTF-16 without a byte-order mark? convert it to UTF-8, e.g. iconv -f UTF-16LE -t UTF-8",
+            path=path,
+            line=line_no,
+        )
+    return CorpusFormatError(f"NUL byte at column {column}: is this a binary file?", path=path, line=line_no)
 
 
 def decode_error(path: str, exc: UnicodeDecodeError) -> CorpusFormatError:
@@ -188,7 +244,7 @@ def _read_columns(path: str, num_columns: Optional[int], names: tuple[str, ...],
                     rows = []
                 continue
             if "\x00" in line:
-                raise CorpusFormatError(f"NUL byte at column {line.index(chr(0)) + 1}: is this a binary file?", path=path, line=line_no)
+                raise nul_error(path, line_no, line)
             if line.startswith("-DOCSTART-") and (len(line) == 10 or line[10].isspace()):
                 if rows:
                     columns = tuple(map(list, zip(*rows)))

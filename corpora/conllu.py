@@ -19,6 +19,7 @@ from corpora.columns import (
     Sentence,
     check_file,
     decode_error,
+    nul_error,
     open_text,
     shorten,
 )
@@ -72,7 +73,7 @@ def _read_conllu(path: str, max_sentence_length: int) -> Iterator[Sentence]:
                 rows, metadata, in_sentence = [], {}, False
                 continue
             if "\x00" in line:
-                raise CorpusFormatError(f"NUL byte at column {line.index(chr(0)) + 1}: is this a binary file?", path=path, line=line_no)
+                raise nul_error(path, line_no, line)
             if line.startswith("#"):
                 if in_sentence:
                     raise CorpusFormatError(

@@ -7,7 +7,7 @@ from typing import Iterator, Optional, Sequence
 
 from corpora.columns import MAX_SENTENCE_LENGTH, PathLike, Sentence, check_file, read_columns
 from corpora.conllu import read_conllu
-from tagger.errors import ConfigError
+from tagger.errors import ConfigError, CorpusFormatError
 
 FORMATS = ("conll", "conllu")
 _FORMAT_ALIASES = {"conll": "conll", "columns": "conll", "column": "conll", "conllu": "conllu", "conll-u": "conllu"}
@@ -44,11 +44,14 @@ def detect_format(path: PathLike) -> str:
         ``"conllu"`` or ``"conll"``.
 
     Raises:
-        CorpusFormatError: Missing file or a directory.
+        CorpusFormatError: Missing file, a directory, a link loop or unreadable.
     """
     name = check_file(path)
-    with open(name, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
+    try:
+        with open(name, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise CorpusFormatError(f"cannot open: {exc.strerror or exc}", path=name) from None
     # Decoding errors are the reader's to report, with line and offset; here they only must not stop us.
     lines = head.decode("utf-8", errors="replace").splitlines()
     if len(head) == _SNIFF_BYTES and lines:

@@ -216,3 +216,46 @@ def test_sentence_is_frozen() -> None:
     sentence = Sentence(["a"], (["a"],), "x", 1)
     with pytest.raises(AttributeError):
         sentence.path = "y"  # type: ignore[misc]
+
+
+# ----------------------------------------------------------------------------- encodings and links
+
+
+@pytest.mark.parametrize(
+    "encoding, name",
+    [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")],
+)
+def test_utf16_and_utf32_files_are_named_as_such(tmp_path: Path, encoding: str, name: str) -> None:
+    text = "EU B-ORG\nrejects O\n"
+    data = text.encode(encoding)
+    if encoding.endswith(("-le", "-be")):
+        data = "\ufeff".encode(encoding) + data  # a BOM, as Windows editors write
+    path = write_bytes(tmp_path, data)
+    with pytest.raises(CorpusFormatError) as info:
+        list(read_columns(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}:1: ") and name in message and "convert it to UTF-8" in message
+    assert "\n" not in message
+
+
+def test_utf16_without_bom_is_recognised_by_its_nul_bytes(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path, "EU B-ORG\nrejects O\n".encode("utf-16-le"))
+    with pytest.raises(CorpusFormatError, match=r"corpus.txt:1: .*UTF-16 without a byte-order mark.*convert it to UTF-8"):
+        list(read_columns(path))
+
+
+def test_symlink_loop_and_broken_link_are_not_missing_files(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    with pytest.raises(CorpusFormatError, match=r"loop.txt: symbolic link loop"):
+        read_columns(loop)
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(CorpusFormatError, match=r"dangling.txt: broken symbolic link \(to .*gone.txt, which does not exist\)"):
+        read_columns(dangling)
+    with pytest.raises(CorpusFormatError, match=r"nothing.txt: no such file"):
+        read_columns(tmp_path / "nothing.txt")
+    good = write(tmp_path, "EU B-ORG\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(good)
+    assert [s.tokens for s in read_columns(link)] == [["EU"]]

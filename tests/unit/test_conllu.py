@@ -149,3 +149,10 @@ def test_write_conllu_round_trip_with_replaced_column(tmp_path: Path) -> None:
     assert again[0].column("xpos") == sentences[0].column("xpos")
     with pytest.raises(ValueError, match="2 values"):
         format_conllu(sentences[0], {"upos": ["X", "Y"]})
+
+
+def test_utf16_conllu_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.conllu"
+    path.write_bytes("1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_\n".encode("utf-16"))
+    with pytest.raises(CorpusFormatError, match=r"corpus.conllu:1: UTF-16 text .*convert it to UTF-8"):
+        list(read_conllu(path))

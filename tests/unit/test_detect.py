@@ -65,3 +65,15 @@ def test_read_sentences_bad_options(tmp_path: Path) -> None:
         read_sentences(tmp_path / "missing")
     with pytest.raises(CorpusFormatError, match="is a directory"):
         detect_format(tmp_path)
+
+
+def test_utf16_and_links_through_read_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.conllu"
+    path.write_bytes(CONLLU.encode("utf-16"))
+    with pytest.raises(CorpusFormatError, match=r"utf16.conllu:1: UTF-16 text"):
+        list(read_sentences(path))
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for call in (detect_format, read_sentences):
+        with pytest.raises(CorpusFormatError, match="symbolic link loop"):
+            call(loop)
