@@ -22,6 +22,7 @@ _LAZY = {
     "tag_scheme": "corpora.hf",
     "default_tag_column": "corpora.hf",
     "infer_label_names": "corpora.hf",
+    "repair_counts": "corpora.hf",
 }
 
 __all__ = [

@@ -10,6 +10,14 @@ CoNLL-2003's IOB1 NER and chunk columns are converted to IOB2, as the Hub's copy
 file gets ``tokens`` and ``tags`` with label names inferred from the data. The tag schemes (as in
 the files and as returned) are recorded in ``dataset.info.description`` and read back by
 ``source_scheme`` and ``tag_scheme``.
+
+Gold entity tags are checked against the file's scheme at every load, cached copy or not (an
+uncached pass reads the tag columns; it costs about a quarter of a second on CoNLL-2003's
+training file): a sequence the scheme forbids (``B-LOC I-LOC O`` in IOBES, or an IOB2 file
+mixed with IOBES sentences) raises ``InvalidTagSequence`` naming the file and line, unless
+``repair_tags=True``, which reads it the conlleval way (``tagger.schemes.repair_tags``) and
+counts the sentences so repaired (``repair_counts``). Known corpora are repaired by default, as
+their Hub copies are (CoNLL-2003's training file has two IOB1 slips).
 """
 
 from __future__ import annotations
@@ -28,16 +36,17 @@ from corpora.conllu import CONLLU_COLUMNS, read_conllu
 from corpora.detect import detect_format, normalize_format, read_sentences
 from corpora.schemas import KNOWN_CORPORA, UD_FEATURE_COLUMNS, CorpusSchema
 from tagger import schemes
-from tagger.errors import ConfigError, CorpusFormatError, TaggerError
+from tagger.errors import ConfigError, CorpusFormatError, InvalidTagSequence, TaggerError
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
 
 # Bump when the generated examples change for the same inputs, to invalidate cached Arrow files.
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # 2: repair_tags
 _MARKER = "tagger-corpus: "
 _HUB_PROBE_TIMEOUT_S = 3.0
 _SPLIT_NAME = re.compile(r"\w+(\.\w+)*")
+_REPAIR_HINT = "fix the file, or pass repair_tags=True (tagger train/evaluate --repair-tags) to read it the conlleval way"
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -53,6 +62,7 @@ def load_corpus(
     to_scheme: Optional[str] = None,
     cache_dir: Optional[PathLike] = None,
     max_sentence_length: int = MAX_SENTENCE_LENGTH,
+    repair_tags: Optional[bool] = None,
 ) -> "datasets.DatasetDict":
     """Load a corpus as a ``DatasetDict`` of train/validation/test splits.
 
@@ -73,6 +83,10 @@ def load_corpus(
             generic files are not converted unless asked.
         cache_dir: Where ``datasets`` keeps its Arrow files (default: its usual cache).
         max_sentence_length: Longest sentence accepted, in tokens.
+        repair_tags: What to do with entity tag sequences the file's scheme forbids: False:
+            raise; True: repair them the conlleval way (an inside tag that cannot continue its
+            entity starts one) and count them, see ``repair_counts``. Default: False for
+            generic files, True for known corpora (as their Hub copies are).
 
     Returns:
         The ``DatasetDict``.
@@ -80,7 +94,11 @@ def load_corpus(
     Raises:
         ConfigError: Bad options, unknown corpus name, or no local files and no Hub.
         CorpusFormatError: A file that cannot be read, or a tag outside a known corpus's labels.
+        InvalidTagSequence: A tag sequence the file's scheme forbids (without ``repair_tags``),
+            or a tag that is neither ``O`` nor PREFIX-TYPE in an entity column, naming file and line.
     """
+    if repair_tags is not None and not isinstance(repair_tags, bool):
+        raise ConfigError(f"repair_tags must be True, False or None, got {repair_tags!r}")
     if to_scheme is not None:
         to_scheme = schemes.normalize_scheme(to_scheme)
     if isinstance(name_or_files, Mapping):
@@ -92,7 +110,7 @@ def load_corpus(
         for split in files:
             if not _SPLIT_NAME.fullmatch(split):
                 raise ConfigError(f"bad split name {split!r}: use letters, digits and underscores (train, validation)")
-        return _load_generic(files, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length)
+        return _load_generic(files, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length, bool(repair_tags))
     if not isinstance(name_or_files, (str, os.PathLike)):
         raise ConfigError(f"expected a corpus name, a path or a dict split -> path, got {type(name_or_files).__name__}")
     name = os.fspath(name_or_files)
@@ -107,12 +125,13 @@ def load_corpus(
             to_scheme,
             cache_dir,
             max_sentence_length,
+            repair_tags is not False,
         )
     if split_files is not None:
         raise ConfigError("split_files is for known corpus names; pass a dict of split -> path instead")
     if isinstance(name_or_files, str) and not os.path.exists(name) and os.sep not in name and "." not in name:
         raise ConfigError(f"unknown corpus {name!r}: known corpora are {', '.join(KNOWN_CORPORA)}; or give a file path")
-    return _load_generic({"train": name}, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length)
+    return _load_generic({"train": name}, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length, bool(repair_tags))
 
 
 def label_names(dataset: Any, column: str) -> list[str]:
@@ -230,6 +249,22 @@ def default_tag_column(dataset: Any) -> str:
     return str(_read_marker(dataset)["tag_column"])
 
 
+def repair_counts(dataset: Any) -> dict[str, dict[str, int]]:
+    """How many sentences ``load_corpus`` repaired, per split and tag column (``repair_tags``).
+
+    Args:
+        dataset: A ``Dataset`` or ``DatasetDict`` from ``load_corpus``.
+
+    Returns:
+        Split -> column -> number of sentences whose tags were repaired (0 when all were valid;
+        empty for a corpus from the Hub, which is not checked).
+
+    Raises:
+        ConfigError: Not from ``load_corpus``.
+    """
+    return {split: dict(columns) for split, columns in _read_marker(dataset).get("repaired", {}).items()}
+
+
 def _scheme_of(dataset: Any, column: Optional[str], key: str) -> str:
     marker = _read_marker(dataset)
     column = column or marker["tag_column"]
@@ -297,6 +332,49 @@ def _encode(tags: list[str], index: Mapping[str, int], column: str, sentence: Se
         ) from None
 
 
+def _checked_tags(
+    tags: list[str], scheme: str, repair: bool, sentence: Sentence, conllu: bool, column: Optional[str] = None
+) -> tuple[list[str], bool]:
+    """``tags`` if valid in ``scheme``, else repaired (with ``repair``); returns (tags, whether repaired).
+
+    Raises:
+        InvalidTagSequence: Invalid and not to be repaired, or a tag no scheme can read
+            (``X-PER``), naming the file and the line of the first bad token.
+    """
+    violation = schemes.find_violation(tags, scheme)
+    if violation is None:
+        return tags, False
+    position, reason = violation
+    unreadable = next((i for i, tag in enumerate(tags) if not schemes.is_entity_tag(tag)), None)
+    if unreadable is not None:
+        position, reason = unreadable, f"{tags[unreadable]!r} is not a valid {scheme} tag (O or PREFIX-TYPE)"
+    elif repair:
+        return schemes.repair_tags(tags, scheme), True
+    if conllu:  # word lines and skipped range lines interleave: name the sentence's first line
+        where, line = f"word {position + 1} of the sentence: ", sentence.first_line
+    else:
+        where, line = "", sentence.first_line + position
+    message = f"{column + ': ' if column else ''}{where}{reason}"
+    if unreadable is None:
+        message += f"; {_mixture_hint(tags, scheme)}{_REPAIR_HINT}"
+    raise InvalidTagSequence(message, path=sentence.path, line=line)
+
+
+def _mixture_hint(tags: list[str], scheme: str) -> str:
+    """A hint when an invalid sentence is valid in a neighbouring scheme (a mixture of schemes)."""
+    for other in {"IOB1": ("IOB2",), "IOB2": ("IOB1",), "IOBES": ("IOB2",), "BILOU": ("IOB2", "IOBES")}[scheme]:
+        if schemes.find_violation(tags, other) is None:
+            return f"this sentence is valid {other}: does the file mix {other} and {scheme} tags? "
+    return ""
+
+
+def _count_note(counts: Mapping[str, Mapping[str, int]]) -> str:
+    total = sum(n for columns in counts.values() for n in columns.values())
+    if not total:
+        return ""
+    return f"; repaired {total} tag sequence{'s' if total != 1 else ''} the conlleval way"
+
+
 # ----------------------------------------------------------------------------- known corpora
 
 
@@ -324,7 +402,7 @@ def _known_features(schema: CorpusSchema, targets: Mapping[str, str]) -> Any:
     return datasets.Features(fields)
 
 
-def _known_examples(corpus: str, path: str, stamp: str, targets: str, max_sentence_length: int) -> Iterator[dict[str, Any]]:
+def _known_examples(corpus: str, path: str, stamp: str, targets: str, max_sentence_length: int, repair: bool) -> Iterator[dict[str, Any]]:
     """Examples of one split of a known corpus; ``targets`` is JSON column -> scheme wanted."""
     del stamp  # part of the cache fingerprint only
     schema = KNOWN_CORPORA[corpus]
@@ -351,10 +429,25 @@ def _known_examples(corpus: str, path: str, stamp: str, targets: str, max_senten
             column = columns[position]
             tags = sentence.columns[position]
             source, target = schema.file_schemes[column], wanted[column]
+            if source != "plain":
+                tags, _ = _checked_tags(tags, source, repair, sentence, conllu=False, column=column)
             if source != target:
                 tags = schemes.convert_tags(tags, source, target)
             example[column] = _encode(tags, indexes[column], column, sentence, corpus, conllu=False)
         yield example
+
+
+def _check_known_file(schema: CorpusSchema, path: str, repair: bool, max_sentence_length: int) -> dict[str, int]:
+    """Check the entity columns of one known-corpus file; returns column -> sentences repaired."""
+    positions = {column: i for i, column in enumerate(schema.columns) if schema.file_schemes.get(column, "plain") != "plain"}
+    counts = dict.fromkeys(positions, 0)
+    if schema.format != "conll" or not positions:
+        return counts
+    for sentence in read_columns(path, num_columns=len(schema.columns), max_sentence_length=max_sentence_length):
+        for column, position in positions.items():
+            _, repaired = _checked_tags(sentence.columns[position], schema.file_schemes[column], repair, sentence, False, column)
+            counts[column] += repaired
+    return counts
 
 
 def _env_offline() -> bool:
@@ -411,6 +504,7 @@ def _load_known(
     to_scheme: Optional[str],
     cache_dir: Any,
     max_sentence_length: int,
+    repair: bool,
 ) -> Any:
     import datasets
 
@@ -461,10 +555,13 @@ def _load_known(
         if to_scheme is not None and any(targets[c] != schema.hub_schemes[c] for c in targets):
             raise ConfigError(f"to_scheme={to_scheme} needs local {schema.name} files; the Hub copy is IOB2")
         built = hub
+        counts: dict[str, dict[str, int]] = {}
     else:
         built = datasets.DatasetDict()
         features = _known_features(schema, targets)
         payload = json.dumps(targets, sort_keys=True)
+        # Checked here, outside the cached generator, so that a cached copy never skips the check.
+        counts = {split: _check_known_file(schema, path, repair, max_sentence_length) for split, path in files.items()}
         for split, path in files.items():
             gen_kwargs = {
                 "corpus": schema.name,
@@ -472,6 +569,7 @@ def _load_known(
                 "stamp": _stamp(path),
                 "targets": payload,
                 "max_sentence_length": max_sentence_length,
+                "repair": repair,
             }
             built[split] = _from_generator(_known_examples, features, gen_kwargs, split, cache_dir)
     marker = {
@@ -480,11 +578,12 @@ def _load_known(
         "source_schemes": dict(schema.file_schemes),
         "schemes": {**dict(schema.file_schemes), **targets},
         "files": files,
+        "repaired": counts,
     }
     changed = ", ".join(
         f"{column} {schema.file_schemes[column]} -> {target}" for column, target in targets.items() if schema.file_schemes[column] != target
     )
-    text = f"{schema.name} loaded by corpora.load_corpus" + (f"; converted {changed}" if changed else "")
+    text = f"{schema.name} loaded by corpora.load_corpus" + (f"; converted {changed}" if changed else "") + _count_note(counts)
     for split in built.values():
         split.info.description = _description(text, marker)
     return built
@@ -541,12 +640,15 @@ def _generic_examples(
     target: str,
     names: str,
     max_sentence_length: int,
+    repair: bool,
 ) -> Iterator[dict[str, Any]]:
     """Examples (tokens, tags) of one generic file; list-valued options arrive as JSON strings."""
     del stamp  # part of the cache fingerprint only
     index = _encoder(json.loads(names))
     for sentence in _generic_sentences(path, fmt, json.loads(column_names), max_sentence_length):
         tags = sentence.columns[tag_index]
+        if source != "plain":
+            tags, _ = _checked_tags(tags, source, repair, sentence, conllu=fmt == "conllu")
         if source != target:
             tags = schemes.convert_tags(tags, source, target)
         yield {"tokens": sentence.tokens, "tags": _encode(tags, index, "tags", sentence, "inferred", conllu=fmt == "conllu")}
@@ -560,6 +662,7 @@ def _load_generic(
     to_scheme: Optional[str],
     cache_dir: Any,
     max_sentence_length: int,
+    repair: bool,
 ) -> Any:
     import datasets
 
@@ -587,15 +690,22 @@ def _load_generic(
 
     source = schemes.detect_scheme(tag_sequences())
     target = source if to_scheme is None else to_scheme
-    if source == target:
+    counts = {split: {"tags": 0} for split in plans}
+    if source != target:
+        schemes.convert_labels([label for label in labels if schemes.is_entity_tag(label)], source, target)  # ConfigError if impossible
+    if source == "plain":
         names = infer_label_names(labels, source)
     else:
-        schemes.convert_labels(list(labels), source, target)  # raises ConfigError when impossible
-        converted: dict[str, None] = {}
+        # Second pass, outside the cached generator so that a cached copy never skips it: check
+        # (or repair) every sentence in the scheme detected over all splits, and collect the labels
+        # as the dataset will hold them.
+        final: dict[str, None] = {}
         for split, (path, file_fmt) in plans.items():
             for sentence in _generic_sentences(path, file_fmt, column_names, max_sentence_length):
-                converted.update(dict.fromkeys(schemes.convert_tags(sentence.columns[tag_indexes[split]], source, target)))
-        names = infer_label_names(converted, target)
+                tags, repaired = _checked_tags(sentence.columns[tag_indexes[split]], source, repair, sentence, file_fmt == "conllu")
+                counts[split]["tags"] += repaired
+                final.update(dict.fromkeys(schemes.convert_tags(tags, source, target) if source != target else tags))
+        names = infer_label_names(final, target)
 
     features = datasets.Features(
         {
@@ -615,6 +725,7 @@ def _load_generic(
             "target": target,
             "names": json.dumps(names),
             "max_sentence_length": max_sentence_length,
+            "repair": repair,
         }
         built[split] = _from_generator(_generic_examples, features, gen_kwargs, split, cache_dir)
     if fmt == "conllu" or all(f == "conllu" for _, f in plans.values()):
@@ -627,10 +738,12 @@ def _load_generic(
         "source_schemes": {"tags": source},
         "schemes": {"tags": target},
         "files": {split: path for split, (path, _) in plans.items()},
+        "repaired": counts,
     }
     text = f"tags from column {chosen} of {', '.join(p for p, _ in plans.values())}, loaded by corpora.load_corpus"
     if source != target:
         text += f"; converted {source} -> {target}"
+    text += _count_note(counts)
     for split in built.values():
         split.info.description = _description(text, marker)
     return built

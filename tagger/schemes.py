@@ -190,6 +190,41 @@ def _where(sentence: Optional[int], position: int) -> str:
     return f"{head}token {position}"
 
 
+def find_violation(tags: Sequence[str], scheme: str) -> Optional[tuple[int, str]]:
+    """The first place where a tag sequence breaks its scheme, or None when it is valid.
+
+    Args:
+        tags: One sentence's tags.
+        scheme: The scheme they should follow (any name ``normalize_scheme`` accepts).
+
+    Returns:
+        ``(position, reason)``: the 0-based token position and e.g. ``"I-PER follows B-LOC (IOB2)"``.
+    """
+    scheme = normalize_scheme(scheme)
+    if scheme == "plain":
+        return None
+    prev: tuple[str, str] = _OUTSIDE
+    prev_tag = None
+    for position, tag in enumerate(tags):
+        cur = _parse_in(tag, scheme)
+        if cur is None:
+            return position, f"{tag!r} is not a valid {scheme} tag"
+        if prev_tag is None:
+            if not _can_start(cur, scheme):
+                return position, f"{tag} starts the sentence ({scheme})"
+        elif not _can_follow(prev, cur, scheme):
+            return position, f"{tag} follows {prev_tag} ({scheme})"
+        prev, prev_tag = cur, tag
+    if prev_tag is not None and not _can_end(prev, scheme):
+        return len(tags) - 1, f"{prev_tag} ends the sentence ({scheme})"
+    return None
+
+
+def is_entity_tag(tag: str) -> bool:
+    """Whether ``tag`` is ``O`` or PREFIX-TYPE with a prefix of any scheme (B, I, E, S, L, U)."""
+    return _parse(tag) is not None
+
+
 def validate_tags(tags: Sequence[str], scheme: str, *, sentence: Optional[int] = None, path: Optional[str] = None) -> None:
     """Check that a tag sequence obeys its scheme.
 
@@ -203,23 +238,10 @@ def validate_tags(tags: Sequence[str], scheme: str, *, sentence: Optional[int] =
         InvalidTagSequence: The first violation, e.g.
             ``sentence 12, token 3: I-PER follows B-LOC (IOB2)``; token positions are 0-based.
     """
-    scheme = normalize_scheme(scheme)
-    if scheme == "plain":
-        return
-    prev: tuple[str, str] = _OUTSIDE
-    prev_tag = None
-    for position, tag in enumerate(tags):
-        cur = _parse_in(tag, scheme)
-        if cur is None:
-            raise InvalidTagSequence(f"{_where(sentence, position)}: {tag!r} is not a valid {scheme} tag", path=path)
-        if prev_tag is None:
-            if not _can_start(cur, scheme):
-                raise InvalidTagSequence(f"{_where(sentence, position)}: {tag} starts the sentence ({scheme})", path=path)
-        elif not _can_follow(prev, cur, scheme):
-            raise InvalidTagSequence(f"{_where(sentence, position)}: {tag} follows {prev_tag} ({scheme})", path=path)
-        prev, prev_tag = cur, tag
-    if prev_tag is not None and not _can_end(prev, scheme):
-        raise InvalidTagSequence(f"{_where(sentence, len(tags) - 1)}: {prev_tag} ends the sentence ({scheme})", path=path)
+    violation = find_violation(tags, scheme)
+    if violation is not None:
+        position, reason = violation
+        raise InvalidTagSequence(f"{_where(sentence, position)}: {reason}", path=path)
 
 
 def spans_from_tags(tags: Sequence[str], scheme: str, *, strict: bool = False) -> list[Span]:

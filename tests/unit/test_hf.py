@@ -16,11 +16,12 @@ from corpora import (  # noqa: E402
     default_tag_column,
     label_names,
     load_corpus,
+    repair_counts,
     source_scheme,
     tag_scheme,
 )
 from corpora.schemas import CHUNK_TAGS, CONLL2003_NER, CONLL2003_POS, UD_UPOS, WNUT17_NER  # noqa: E402
-from tagger.errors import ConfigError, CorpusFormatError  # noqa: E402
+from tagger.errors import ConfigError, CorpusFormatError, InvalidTagSequence  # noqa: E402
 
 CONLL2003_TRAIN = """\
     -DOCSTART- -X- O O
@@ -265,3 +266,78 @@ def test_known_corpora_table() -> None:
     }
     assert len(CONLL2003_POS) == 47 and len(CHUNK_TAGS) == 23 and len(UD_UPOS) == 18
     assert len(KNOWN_CORPORA["conll2000"].label_names["pos_tags"]) == 44
+
+
+# ----------------------------------------------------------------------------- gold tags validated at load
+
+IOBES_WITH_A_SLIP = """\
+    John S-PER
+    lives O
+
+    New B-LOC
+    York I-LOC
+    is O
+
+    Mary B-PER
+    Smith E-PER
+    """  # the second sentence never closes its LOC entity
+
+
+def test_invalid_sequence_names_file_line_and_the_way_out(tmp_path: Path, cache: Path) -> None:
+    path = write(tmp_path / "slip.txt", IOBES_WITH_A_SLIP)
+    with pytest.raises(InvalidTagSequence) as info:
+        load_corpus(path, cache_dir=cache)
+    message = str(info.value)
+    assert message.startswith(f"{path}:6: ") and "O follows I-LOC (IOBES)" in message
+    assert "repair_tags=True" in message and "--repair-tags" in message and "\n" not in message
+
+
+def test_repair_tags_reads_the_conlleval_way_and_counts(tmp_path: Path, cache: Path) -> None:
+    path = write(tmp_path / "slip.txt", IOBES_WITH_A_SLIP)
+    corpus = load_corpus(path, cache_dir=cache, repair_tags=True)
+    assert names(corpus["train"], "tags")[1] == ["B-LOC", "E-LOC", "O"]
+    assert repair_counts(corpus) == {"train": {"tags": 1}}
+    assert "repaired 1 tag sequence" in corpus["train"].info.description
+    clean = write(tmp_path / "clean.txt", "John S-PER\n")
+    assert repair_counts(load_corpus(clean, cache_dir=cache)) == {"train": {"tags": 0}}
+
+
+def test_a_cached_repaired_copy_does_not_skip_validation(tmp_path: Path, cache: Path) -> None:
+    path = write(tmp_path / "slip.txt", IOBES_WITH_A_SLIP)
+    load_corpus(path, cache_dir=cache, repair_tags=True)
+    load_corpus(path, cache_dir=cache, repair_tags=True)  # from the cache, still counted
+    with pytest.raises(InvalidTagSequence, match="slip.txt:6"):
+        load_corpus(path, cache_dir=cache)
+
+
+def test_a_mixture_of_iob2_and_iobes_is_an_error(tmp_path: Path, cache: Path) -> None:
+    iob2 = write(tmp_path / "train.txt", "Mary B-PER\nSmith I-PER\nsaw O\n\nRome B-LOC\n")
+    iobes = write(tmp_path / "dev.txt", "John S-PER\n")
+    with pytest.raises(InvalidTagSequence) as info:
+        load_corpus({"train": iob2, "validation": iobes}, cache_dir=cache)
+    message = str(info.value)
+    assert message.startswith(f"{iob2}:3: ") and "valid IOB2" in message and "mix" in message
+
+
+def test_unknown_prefix_names_file_and_line_even_with_repair(tmp_path: Path, cache: Path) -> None:
+    path = write(tmp_path / "x.txt", "John B-PER\nSmith I-PER\n\nParis X-LOC\n")
+    for repair in (False, True):
+        with pytest.raises(InvalidTagSequence, match=r"x.txt:4: 'X-LOC' is not a valid IOB2 tag"):
+            load_corpus(path, cache_dir=cache, repair_tags=repair)
+
+
+def test_conllu_tag_errors_name_the_sentence_line(tmp_path: Path, cache: Path) -> None:
+    rows = ["1\tNew\t_\tB-LOC\t_\t_\t0\t_\t_\t_", "2\tYork\t_\tE-LOC\t_\t_\t1\t_\t_\t_", "", "# c", "1\tRome\t_\tB-LOC\t_\t_\t0\t_\t_\t_"]
+    path = write(tmp_path / "ner.conllu", "\n".join(rows) + "\n")
+    with pytest.raises(InvalidTagSequence, match=r"ner.conllu:5: word 1 of the sentence: B-LOC ends the sentence \(IOBES\)"):
+        load_corpus(path, cache_dir=cache)
+
+
+def test_known_corpus_is_repaired_like_its_hub_copy_unless_asked_not_to(tmp_path: Path, cache: Path) -> None:
+    slip = CONLL2003_TRAIN + "\n    Reuters NNP I-NP O\n    UEFA NNP I-NP B-ORG\n"  # IOB1: B- after O
+    write(tmp_path / "conll2003" / "train.txt", slip)
+    corpus = load_corpus("conll2003", tmp_path, cache_dir=cache)
+    assert names(corpus["train"], "ner_tags")[-1] == ["O", "B-ORG"]
+    assert repair_counts(corpus) == {"train": {"chunk_tags": 0, "ner_tags": 1}}
+    with pytest.raises(InvalidTagSequence, match=r"train.txt:13: ner_tags: B-ORG follows O \(IOB1\)"):
+        load_corpus("conll2003", tmp_path, cache_dir=cache, repair_tags=False)
