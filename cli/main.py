@@ -2,8 +2,9 @@
 
 Exit statuses: 0 success; 2 an error the user can fix (bad option or file, not a model, unknown
 labels, no GPU: ``tagger: error: ...`` on stderr, and click's own usage errors); 1 an internal
-error (a bug: one line, the traceback with ``--debug``); 130 interrupted (Ctrl-C); 141 the reader
-of stdout went away (``tagger tag ... | head``).
+error (a bug: one line, the traceback with ``--debug``); 130 interrupted (Ctrl-C); 143 terminated
+(SIGTERM, which raises inside a command so that temporary files are removed); 141 the reader of
+stdout went away (``tagger tag ... | head``). Python warnings print as one line ``tagger: warning: ...``.
 
 Heavy libraries (torch, gensim, datasets) are imported inside the command bodies, so ``--help``
 and ``--version`` answer at once.
@@ -11,9 +12,11 @@ and ``--version`` answer at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any
+import warnings
+from typing import Any, Iterator
 
 import click
 
@@ -25,8 +28,10 @@ from cli.tag import tag_command
 from cli.train import train_command
 from tagger import __version__
 from tagger.errors import TaggerError
+from tagger.signals import Terminated, terminate_raises
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141
 
 _FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, FileExistsError)
@@ -40,9 +45,15 @@ class TaggerGroup(click.Group):
         if ctx.params.get("debug"):
             ctx.meta[DEBUG_KEY] = True
         try:
-            return super().invoke(ctx)
+            with terminate_raises(), _warnings_as_lines():
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except Terminated:  # SIGTERM, raised so that temporary files are removed and checkpoints written
+            if is_debug(ctx):
+                raise
+            click.echo("tagger: terminated", err=True)
+            raise click.exceptions.Exit(EXIT_TERMINATED) from None
         except KeyboardInterrupt:
             if is_debug(ctx):
                 raise
@@ -68,6 +79,21 @@ class TaggerGroup(click.Group):
             if is_debug(ctx):
                 raise
             raise InternalError(f"{type(exc).__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """For the command's duration, a Python warning prints as one line ``tagger: warning: MESSAGE``."""
+    previous = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        click.echo(f"tagger: warning: {' '.join(str(message).split())}", err=True)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _silence_stdout() -> None:

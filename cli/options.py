@@ -9,11 +9,8 @@ import contextlib
 import io
 import os
 import re
-import shutil
 import sys
-import tempfile
-from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Optional, TypeVar, Union
+from typing import IO, Any, Callable, Iterator, Optional, Sequence, TypeVar, Union
 
 import click
 
@@ -238,9 +235,14 @@ def decode_error(path: str, exc: UnicodeDecodeError) -> TaggerError:
 
 @contextlib.contextmanager
 def atomic_output(path: Optional[str]) -> Iterator[IO[str]]:
-    """A UTF-8 text stream for the output: stdout, or a temporary file renamed to ``path`` on success.
+    """A UTF-8 text stream for the output: stdout (no path or ``-``), else ``tagger.files.atomic_file``.
 
-    A failed or interrupted run leaves no half-written file behind (and an older ``path`` intact).
+    A regular file is replaced atomically (a failed, interrupted or killed run leaves the old
+    one intact and no temporary file); a symlink is followed and kept; a FIFO, a device or
+    ``/dev/stdout`` is written through. Errors name ``path``.
+
+    Raises:
+        OutputError: ``path`` cannot or must not be written.
     """
     if path is None or path == STDIN:
         stream = io.TextIOWrapper(binary_stream("stdout"), encoding="utf-8", newline="\n", line_buffering=False)
@@ -252,29 +254,66 @@ def atomic_output(path: Optional[str]) -> Iterator[IO[str]]:
             with contextlib.suppress(ValueError):
                 stream.detach()
         return
-    target = Path(path)
-    if target.is_dir():
-        raise UserError(f"{path}: is a directory; -o names the output file")
-    if not target.parent.is_dir():
-        raise UserError(f"{target.parent}: directory does not exist (for -o {path})")
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    from tagger.errors import OutputError
+    from tagger.files import atomic_file
+
+    if os.path.isdir(path):
+        raise OutputError("is a directory; -o names the output file", path)
+    with atomic_file(path) as stream:
+        yield stream
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def check_output(path: Optional[str], inputs: Sequence[str], model_dir: Optional[str] = None) -> None:
+    """Refuse (before any work) an output file that is one of the inputs or inside the model directory.
+
+    Compared by device and inode, so a symlink or a hard link to an input is caught too. Devices
+    and FIFOs are written through, not replaced, and are not compared.
+
+    Raises:
+        OutputError: ``path`` is an input, a file of the model, or inside the model directory.
+    """
+    if path is None or path == STDIN:
+        return
+    from tagger.errors import OutputError
+    from tagger.files import resolve_output
+
+    if os.path.isdir(path):
+        raise OutputError("is a directory; -o names the output file", path)
+    target = resolve_output(path)
+    if target.kind not in ("file", "new"):
+        return
+    if model_dir is not None and os.path.isdir(model_dir):
+        model = os.path.realpath(model_dir)
+        where = os.path.join(os.path.realpath(os.path.dirname(target.path)), os.path.basename(target.path))
+        if os.path.commonpath([model, where]) == model:
+            raise OutputError(f"is inside the model directory {model_dir}; write elsewhere", path)
+        if target.stat is not None:
+            with os.scandir(model) as entries:
+                for entry in entries:
+                    if entry.is_file() and _same(entry.stat(), target.stat):
+                        raise OutputError(f"is the model file {entry.path}; write elsewhere", path)
+    if target.stat is None:
+        return
+    for name in inputs:
+        try:
+            info = _stdin_stat() if name == STDIN else os.stat(name)
+        except OSError:
+            continue
+        if info is not None and _same(info, target.stat):
+            shown = STDIN_NAME if name == STDIN else name
+            raise OutputError(f"is the input {shown}; tagging in place would replace it, write elsewhere", path)
+
+
+def _stdin_stat() -> Optional[os.stat_result]:
+    """The status of the file behind stdin (``tagger tag -o f < f``), or None when there is none."""
     try:
-        with open(handle, "w", encoding="utf-8", newline="\n") as stream:
-            yield stream
-        if target.exists():
-            shutil.copymode(target, name)
-        else:
-            os.chmod(name, 0o666 & ~_umask())
-        os.replace(name, target)
-    finally:
-        if os.path.exists(name):
-            os.unlink(name)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        return os.fstat(sys.stdin.fileno())
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return None
 
 
 def check_input_file(path: str, what: str = "file") -> str:

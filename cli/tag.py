@@ -24,6 +24,7 @@ from cli.options import (
     UserError,
     atomic_output,
     binary_stream,
+    check_output,
     corpus_format_option,
     debug_option,
     decode_error,
@@ -270,7 +271,15 @@ Examples:
 @model_option
 @click.option("--input", "input_format", type=click.Choice(INPUTS), default="text", show_default=True, help="What the input files hold.")
 @click.option("--output", "output_format", type=click.Choice(OUTPUTS), default="conll", show_default=True, help="What to write.")
-@click.option("-o", "--out", "out_file", default=None, metavar="FILE", help="Write here (atomically) instead of stdout.")
+@click.option(
+    "-o",
+    "--out",
+    "out_file",
+    default=None,
+    metavar="FILE",
+    help="Write here instead of stdout: a file is replaced atomically (a symlink's target; the link is kept), "
+    "a FIFO or device is written to. Never an input or a file of the model.",
+)
 @corpus_format_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
 @device_option
@@ -306,9 +315,11 @@ def tag_command(
 
             check_file(path)  # fail before loading the model
 
-    tagger = load_tagger(model_dir, engine, device, mixed_precision)
-    pairs = tag_items(tagger, read_items(paths, input_format, corpus_format or "auto"), batch_size)
-    with atomic_output(out_file) as out:
+    check_output(out_file, paths, model_dir)  # never tag a file in place, nor write into the model
+
+    with atomic_output(out_file) as out:  # opened first: an unwritable -o fails before the model loads
+        tagger = load_tagger(model_dir, engine, device, mixed_precision)
+        pairs = tag_items(tagger, read_items(paths, input_format, corpus_format or "auto"), batch_size)
         if stderr_is_terminal():
             from tqdm import tqdm
 

@@ -10,17 +10,20 @@ either the old one or the complete new one, and an existing model is replaced on
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
-import tempfile
+import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Tuple, Union
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 from tagger import __version__
 from tagger.config import FORMAT_VERSION, TaggerConfig, TrainConfig
-from tagger.errors import ConfigError, ModelFileError
+from tagger.errors import ConfigError, ModelFileError, OutputError
+from tagger.files import dumps_json, exclusive_lock, new_directory_beside, publish_directory, rename_no_replace
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.json"
@@ -42,64 +45,192 @@ class ModelFiles:
     meta: Dict[str, Any]
 
 
+WRITTEN_FILES = frozenset({CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, META_FILE, "metrics.jsonl", "training.png"})
+"""Every name tagger writes in a model directory: ``force`` replaces a model only when it holds nothing else."""
+
+_CONFIG_LIMIT = 1 << 20  # a config.json is a few kB; a bigger one is not ours
+
+
 def is_model_dir(path: PathLike) -> bool:
-    return (Path(path) / CONFIG_FILE).is_file()
+    """Whether ``path`` holds a tagger model: config.json (with an integer format_version), vocab.json, model.safetensors."""
+    path = Path(path)
+    if not all((path / name).is_file() for name in REQUIRED_FILES):
+        return False
+    try:
+        with open(path / CONFIG_FILE, "rb") as handle:
+            config = json.loads(handle.read(_CONFIG_LIMIT + 1))
+    except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON (json.JSONDecodeError is a ValueError)
+        return False
+    return isinstance(config, dict) and type(config.get("format_version")) is int and isinstance(config.get("model"), dict)
+
+
+def _real(out_dir: PathLike) -> Path:
+    """``out_dir`` with its symlinks followed: a link to a model directory replaces the directory, keeping the link."""
+    return Path(os.path.realpath(out_dir))
+
+
+def _what_is_there(out: Path, force: bool, shown: PathLike) -> str:
+    """``absent``, ``empty`` or ``model`` (replaceable with ``force``); anything else raises ConfigError naming ``shown``."""
+    try:
+        info = os.stat(out)
+    except FileNotFoundError:
+        return "absent"
+    except OSError as exc:
+        raise ConfigError("symlink loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror}", shown) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError("exists and is not a directory; choose another --out", shown)
+    names = os.listdir(out)
+    if not names:
+        return "empty"
+    if not is_model_dir(out):
+        raise ConfigError(
+            "exists, is not empty and is not a tagger model (config.json with a format_version, vocab.json and "
+            "model.safetensors); refusing to replace it",
+            shown,
+        )
+    if not force:
+        raise ConfigError("a model already exists here; pass --force (force=True) to replace it", shown)
+    foreign = sorted(set(names) - WRITTEN_FILES)
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise ConfigError(
+            f"holds {foreign[0]}{more}, which tagger did not write; move it out of the model directory or choose another --out",
+            shown,
+        )
+    return "model"
 
 
 def check_writable(out_dir: PathLike, force: bool) -> Path:
     """Refuses early (before any training) to write where it would destroy something.
 
-    An existing model directory is replaced only with ``force``; an existing non-empty directory
-    that is not a model is never replaced.
+    Nothing, an empty directory or (with ``force``) a model directory holding only files tagger
+    writes (``WRITTEN_FILES``) may be replaced; anything else never is. Symlinks are followed.
+
+    Returns:
+        ``out_dir`` as a Path.
+
+    Raises:
+        ConfigError: something is there that must not be replaced, or the parent is missing.
+        OutputError: the parent directory cannot be written.
     """
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise ConfigError("exists and is not a directory; choose another --out", out)
-        if any(out.iterdir()):
-            if not is_model_dir(out):
-                raise ConfigError("exists, is not empty and is not a tagger model; refusing to replace it", out)
-            if not force:
-                raise ConfigError("a model already exists here; pass --force (force=True) to replace it", out)
-    if not out.parent.exists():
-        raise ConfigError("parent directory does not exist", out.parent)
-    return out
+    out = _real(out_dir)
+    _what_is_there(out, force, out_dir)
+    if not out.parent.is_dir():
+        raise ConfigError("parent directory does not exist", Path(out_dir).parent)
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise OutputError("cannot write: the parent directory is not writable", out_dir)
+    return Path(out_dir)
+
+
+@contextlib.contextmanager
+def claim_output_dir(out_dir: PathLike, force: bool) -> Iterator[Path]:
+    """Holds ``out_dir``'s lock (``.NAME.lock`` beside it) for the block, after ``check_writable``.
+
+    A second run on the same directory, from any process, fails at once naming this one.
+    Re-entrant in the holding thread, so ``staging_dir`` inside the block does not lock again.
+
+    Yields:
+        ``out_dir`` with its symlinks followed.
+
+    Raises:
+        OutputError: another run holds the lock.
+        ConfigError: as ``check_writable``.
+    """
+    out = _real(out_dir)
+    with exclusive_lock(out, "this model", shown=os.fspath(out_dir)):
+        check_writable(out_dir, force)
+        yield out
 
 
 @contextlib.contextmanager
 def staging_dir(out_dir: PathLike, force: bool) -> Iterator[Path]:
     """A temporary directory beside ``out_dir`` that becomes ``out_dir`` when the block succeeds.
 
-    On failure the temporary directory is removed and ``out_dir`` is untouched.
+    ``out_dir``'s lock is held from entry (see ``claim_output_dir``) to the publish, which checks
+    again what is there (see ``publish``). On an error in the block the temporary directory is
+    removed and ``out_dir`` is untouched.
     """
-    out = check_writable(out_dir, force).resolve()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    with claim_output_dir(out_dir, force) as out:
+        staging = new_directory_beside(out)
+        try:
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        publish(staging, out, force=force, shown=out_dir)
+
+
+def publish(tmp: Path, out: Path, *, force: bool = True, shown: Optional[PathLike] = None) -> Path:
+    """Moves the finished model ``tmp`` to ``out``, checking first what is there now.
+
+    Nothing or an empty directory: ``tmp`` is renamed there. A model tagger wrote, with
+    ``force``: the two are exchanged (see ``tagger.files.publish_directory``) and the old files
+    are deleted. Anything else, e.g. a directory the user made during training, is left as it
+    is and the new model is kept under a new name, which the error gives. The new directory
+    takes the replaced one's mode.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        OutputError: the model could not be put in place; it is kept at the path the message names.
+    """
+    shown = os.fspath(shown if shown is not None else out)
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    publish(tmp, out)
+        there = _what_is_there(out, force, shown)
+    except ConfigError as exc:
+        kept = _keep(tmp, out)
+        raise OutputError(f"{exc.message} (it appeared during training); the new model is kept in {kept}", shown) from None
+    try:
+        if there != "absent":
+            os.chmod(tmp, stat.S_IMODE(os.stat(out).st_mode))
+        remove_old = (lambda old: _remove_model(old, out)) if there == "model" else os.rmdir
+        publish_directory(tmp, out, remove_old, shown=shown)
+    except (OSError, OutputError) as exc:
+        kept = _keep(tmp, out)
+        message = exc.message if isinstance(exc, OutputError) else f"cannot write: {exc.strerror or exc}"
+        raise OutputError(f"{message}; the new model is kept in {kept}", shown) from None
+    return out
 
 
-def publish(tmp: Path, out: Path) -> None:
-    """Renames ``tmp`` to ``out``, moving an existing ``out`` aside first and deleting it after."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.{os.getpid()}.old")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _keep(tmp: Path, out: Path) -> Path:
+    """Gives the new model ``tmp`` a visible name beside ``out`` (``NAME.new``, ``NAME.new-2``, ...), or leaves it."""
+    for number in range(1, 100):
+        kept = out.with_name(f"{out.name}.new" if number == 1 else f"{out.name}.new-{number}")
+        try:
+            rename_no_replace(tmp, kept)
+            return kept
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    return tmp
+
+
+def _remove_model(old: Path, out: Path) -> None:
+    """Deletes a replaced model directory: only the files tagger writes, then the directory if that empties it."""
+    for name in WRITTEN_FILES:
+        with contextlib.suppress(FileNotFoundError):
+            (old / name).unlink()
+    try:
+        old.rmdir()
+    except OSError:  # a file appeared in it since the check: keep it, under a name the user can see
+        aside = out.with_name(f"{out.name}.replaced")
+        with contextlib.suppress(OSError):
+            rename_no_replace(old, aside)
+            old = aside
+        warnings.warn(f"{old}: the replaced model directory held files tagger did not write; kept them there", stacklevel=2)
 
 
 def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    """Writes JSON in the (staging) directory: indented, sorted, no NaN (a ConfigError naming the file and key)."""
+    text = dumps_json(value, source=path.name, indent=2, ensure_ascii=False, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def write_model_files(directory: PathLike, files: ModelFiles) -> None:
-    """Writes the four model files into an existing (staging) directory."""
-    from safetensors.torch import save_file
+    """Writes the four model files into an existing (staging) directory; ``publish`` fsyncs them."""
+    from safetensors.torch import save
 
     directory = Path(directory)
     _write_json(
@@ -114,7 +245,8 @@ def write_model_files(directory: PathLike, files: ModelFiles) -> None:
     _write_json(directory / VOCAB_FILE, files.vocab)
     _write_json(directory / META_FILE, files.meta)
     tensors = {name: t.detach().cpu().contiguous() for name, t in files.state_dict.items()}
-    save_file(tensors, str(directory / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
+    # Bytes written by Python, not safetensors.save_file, which creates the file 0600 whatever the umask.
+    (directory / WEIGHTS_FILE).write_bytes(save(tensors, metadata={"format_version": str(FORMAT_VERSION)}))
 
 
 def save_model(out_dir: PathLike, files: ModelFiles, *, force: bool = False) -> Path:

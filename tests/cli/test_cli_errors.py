@@ -5,6 +5,11 @@ Also: --debug / TAGGER_DEBUG show the traceback, bugs exit 1 with one line, Ctrl
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -213,3 +218,63 @@ def test_every_command_has_help_with_an_example() -> None:
     for command in commands:
         result = invoke([*command, "--help"])
         assert result.exit_code == 0 and "Examples:" in result.stdout and "  tagger " in result.stdout, command
+
+
+def test_sigterm_exits_143_and_ctrl_c_keeps_130(monkeypatch: pytest.MonkeyPatch, ner_model: Trained) -> None:
+    from tagger.signals import Terminated
+
+    handler = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr("cli.info.model_info", _raise(Terminated("received signal 15")))
+    result = invoke(["info", "--model", ner_model.path])
+    assert result.exit_code == 143 and result.stderr == "tagger: terminated\n"
+    monkeypatch.setattr("cli.info.model_info", _raise(KeyboardInterrupt()))
+    result = invoke(["info", "--model", ner_model.path])
+    assert result.exit_code == 130 and result.stderr == "tagger: interrupted\n"
+    assert signal.getsignal(signal.SIGTERM) is handler  # the command leaves the process as it found it
+
+
+class PickleWarning(UserWarning):
+    """Like the warning loading a gensim pickle gives."""
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_library_warnings_are_one_line(monkeypatch: pytest.MonkeyPatch, ner_model: Trained) -> None:
+    def warns(*_args: Any, **_kwargs: Any) -> Any:
+        warnings.warn("vectors.kv is a pickle: loading it can run code\n(you asked for it)", PickleWarning, stacklevel=1)
+        raise TaggerError("stop here")
+
+    showwarning = warnings.showwarning
+    monkeypatch.setattr("cli.info.model_info", warns)
+    result = invoke(["info", "--model", ner_model.path])
+    assert result.exit_code == 2
+    warning = "tagger: warning: vectors.kv is a pickle: loading it can run code (you asked for it)\n"
+    assert result.stderr == warning + "tagger: error: stop here\n"
+    assert warnings.showwarning is showwarning
+
+
+LOCK_HOLDER = """
+import sys
+from tagger.serialization import staging_dir
+with staging_dir(sys.argv[1], False):
+    print("holding", flush=True)
+    sys.stdin.read()
+    sys.exit(3)  # leaving the block with an error: nothing is published
+"""
+
+
+def test_train_refuses_an_out_another_run_is_writing(files: Dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        args = ["train", "--train", files["train"], "--dev", files["dev"], "--out", out, "--cache-dir", files["cache"]]
+        assert_user_error(invoke([*args, "--max-epochs", "1"]), f"{out}: another tagger run (pid {holder.pid}) is writing this model")
+    finally:
+        holder.communicate("", timeout=60)
+    assert not out.exists() and holder.returncode == 3

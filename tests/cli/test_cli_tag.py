@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Iterator, List
 
@@ -11,7 +17,7 @@ import pytest
 
 from cli.tag import Item, read_items, tag_items
 from tagger.tokenize import TokenizedSentence
-from tests.cli.conftest import RAW_TEXT, Data, Trained, invoke
+from tests.cli.conftest import RAW_TEXT, Data, Trained, invoke, subprocess_env
 
 
 def jsonl(text: str) -> List[dict]:
@@ -171,3 +177,194 @@ def test_usage_errors(ner_model: Trained, args: List[str], message: str) -> None
 def test_help_has_examples() -> None:
     result = invoke(["tag", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.stdout and "--output inline" in result.stdout
+
+
+# ----------------------------------------------------------------------------- -o never destroys data (issue 9)
+
+
+def test_out_writes_through_a_fifo(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader is there, so the writer's open does not wait
+    try:
+        result = invoke(["tag", data.raw, "--model", ner_model.path, "--output", "inline", "-o", fifo])
+        assert result.exit_code == 0, result.output
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+        assert os.read(reader, 1 << 16).decode("utf-8").splitlines()[0] == "[PER John Smith] lives in [LOC Paris] ."
+    finally:
+        os.close(reader)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def device_node(tmp_path: Path, name: str, major: int, minor: int) -> Path:
+    """A private copy of a character device (as root), so a broken -o cannot replace the system's /dev node."""
+    if os.geteuid() != 0:
+        return Path("/dev") / name  # a user cannot replace /dev's nodes; the test then uses them directly
+    path = tmp_path / name
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+    return path
+
+
+def test_out_writes_through_a_character_device(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    null = device_node(tmp_path, "null", 1, 3)
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", null])
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISCHR(os.lstat(null).st_mode) and result.stdout == ""
+    assert not [p for p in null.parent.iterdir() if p.name.startswith(".null.")]
+
+
+def test_a_full_device_is_one_line_naming_it(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    full = device_node(tmp_path, "full", 1, 7)
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", full])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"tagger: error: {full}: cannot write: No space left on device\n"
+    assert stat.S_ISCHR(os.lstat(full).st_mode)
+
+
+def test_out_follows_a_symlink_and_keeps_it(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    real = tmp_path / "results" / "tagged.conll"
+    real.parent.mkdir()
+    real.write_text("previous\n")
+    real.chmod(0o640)
+    link = tmp_path / "latest.conll"
+    link.symlink_to(Path("results") / "tagged.conll")
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", link])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == os.path.join("results", "tagged.conll")
+    assert real.read_text(encoding="utf-8").startswith("John\tB-PER\n")
+    assert real.stat().st_mode & 0o777 == 0o640  # the replaced file's mode, not the temporary file's
+    assert sorted(p.name for p in real.parent.iterdir()) == ["tagged.conll"]
+    dangling = tmp_path / "new.conll"
+    dangling.symlink_to(Path("results") / "created.conll")
+    assert invoke(["tag", data.raw, "--model", ner_model.path, "-o", dangling]).exit_code == 0
+    assert dangling.is_symlink() and (real.parent / "created.conll").read_text(encoding="utf-8").startswith("John\t")
+
+
+def test_a_symlink_loop_is_one_line(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", a])
+    assert result.exit_code == 2 and result.stderr == f"tagger: error: {a}: symlink loop\n", result.output
+    assert a.is_symlink() and b.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
+def test_out_never_names_an_input(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    text = tmp_path / "article.txt"
+    text.write_text("John Smith lives in Paris.\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(text)
+    hard = tmp_path / "hard.txt"
+    os.link(text, hard)
+    for out in (text, link, hard):
+        # --model names no model: the output is refused before the model loads
+        result = invoke(["tag", data.raw, text, "--model", tmp_path / "no-model", "-o", out])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"tagger: error: {out}: is the input {text}; tagging in place would replace it, write elsewhere\n"
+    assert text.read_text() == "John Smith lives in Paris.\n"
+
+
+def test_out_never_writes_into_the_model_directory(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    before = {p.name: p.read_bytes() for p in ner_model.path.iterdir()}
+    for out in (ner_model.path / "vocab.json", ner_model.path / "tags.conll"):
+        result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", out])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"tagger: error: {out}: is inside the model directory {ner_model.path}; write elsewhere\n"
+    hard = tmp_path / "weights"
+    os.link(ner_model.path / "model.safetensors", hard)
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", hard])
+    assert result.exit_code == 2 and "is the model file" in result.stderr, result.output
+    assert {p.name: p.read_bytes() for p in ner_model.path.iterdir()} == before
+
+
+def deny_creating_in(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if ``directory`` were read-only (the tests may run as root, whom chmod does not stop)."""
+    real = os.open
+
+    def guarded(path, flags, mode=0o777, *, dir_fd=None):
+        if flags & os.O_CREAT and os.path.dirname(os.path.abspath(os.fspath(path))) == str(directory):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", guarded)
+
+
+def test_a_read_only_directory_is_one_line_naming_the_output(
+    ner_model: Trained, data: Data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out.conll"
+    out.write_text("previous\n")
+    deny_creating_in(tmp_path, monkeypatch)
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", out])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"tagger: error: {out}: cannot write: Permission denied\n"
+    assert out.read_text() == "previous\n" and sorted(p.name for p in tmp_path.iterdir()) == ["out.conll"]
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync"])
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(
+    failing: str, ner_model: Trained, data: Data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out.conll"
+    out.write_text("previous\n")
+    real = getattr(os, failing)
+
+    def full(fd: int, *args):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, *args)
+
+    monkeypatch.setattr(os, failing, full)
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", out])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"tagger: error: {out}: cannot write: No space left on device\n"
+    assert out.read_text() == "previous\n" and sorted(p.name for p in tmp_path.iterdir()) == ["out.conll"]
+
+
+def test_out_is_a_directory_or_in_a_missing_one(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", tmp_path])
+    assert result.exit_code == 2 and result.stderr == f"tagger: error: {tmp_path}: is a directory; -o names the output file\n"
+    missing = tmp_path / "nowhere" / "out.conll"
+    result = invoke(["tag", data.raw, "--model", ner_model.path, "-o", missing])
+    assert result.exit_code == 2 and result.stderr == f"tagger: error: {missing}: cannot write: directory {missing.parent} does not exist\n"
+
+
+def test_sigterm_leaves_no_partial_file_and_the_old_output(ner_model: Trained, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("John Smith lives in Paris .\n" * 200_000, encoding="utf-8")
+    out = tmp_path / "out.conll"
+    out.write_text("previous\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "tag", str(big), "--input", "tokens", "--model", str(ner_model.path), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(tmp_path),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not [p for p in tmp_path.iterdir() if p.name.endswith(".partial") and p.stat().st_size > 0]:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the output file never started"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, stdout, stderr) == (143, b"", b"tagger: terminated\n")
+    assert out.read_text() == "previous\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_stdout_as_a_path_writes_to_the_process_stdout(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    for spelling in ("/dev/stdout", "/proc/self/fd/1"):
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "tag", str(data.raw), "--model", str(ner_model.path), "--output", "inline", "-o", spelling],
+            capture_output=True,
+            env=subprocess_env(tmp_path),
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.decode("utf-8").splitlines()[0] == "[PER John Smith] lives in [LOC Paris] ."
+    assert os.path.islink("/dev/stdout") or stat.S_ISCHR(os.stat("/dev/stdout").st_mode)
