@@ -1,14 +1,15 @@
-"""``tagger evaluate``: score a model on a labelled CoNLL/CoNLL-U file (or a known corpus's split)
-with seqeval, or token accuracy for POS models.
+"""``tagger evaluate``: score a model on a labelled CoNLL/CoNLL-U file (or a known corpus's split):
+entity precision/recall/F1, or token accuracy for POS models.
 
-The gold tags are converted to the model's tag scheme first when the two differ, so a model
-trained on the Hub's IOB2 CoNLL-2003 (``--dataset conll2003``) can be scored on the original
-IOB1 ``eng.testa`` file; entity spans are the same in both schemes.
+This command only parses options, loads the corpus and formats the report: the scoring, the
+conversion of the gold tags to the model's scheme (so a model trained on the Hub's IOB2
+CoNLL-2003 can be scored on the original IOB1 ``eng.testa``) and the label checks are
+``tagger.api.evaluate``'s, the library's one evaluation path.
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import click
 
@@ -29,85 +30,51 @@ Examples:
   tagger evaluate dev.txt --model models/ner
   tagger evaluate en_ewt-ud-dev.conllu --model models/pos --tag-column upos
   tagger evaluate dev.txt --model models/ner --mode strict --json
+  tagger evaluate dev.txt --model models/ner --repair-tags
   tagger evaluate --dataset conll2003 --data-dir ../shared/data --split validation --model models/ner"""
 
-Gold = Tuple[List[List[str]], List[List[str]], str]
+
+def report_repairs(corpus: Any, splits: Sequence[str], where: str) -> None:
+    """One line on stderr when ``load_corpus`` repaired tag sequences of ``splits`` (``--repair-tags``)."""
+    from corpora.hf import repair_counts
+
+    counts = repair_counts(corpus)
+    total = sum(n for split in splits for n in counts.get(split, {}).values())
+    if total:
+        plural = "s" if total != 1 else ""
+        click.echo(f"tagger: note: repaired {total} tag sequence{plural} the conlleval way in {where}", err=True)
 
 
-def gold_from_file(
-    path: str, *, corpus_format: str = "auto", tag_column: Union[str, int, None] = None, cache_dir: Optional[str] = None
-) -> Gold:
-    """Tokens, gold tags and their scheme (as detected) from a CoNLL column or CoNLL-U file.
-
-    Args:
-        path: The file.
-        corpus_format: ``auto``, ``conll`` or ``conllu``.
-        tag_column: The gold column (default: last column, ``upos`` for CoNLL-U).
-        cache_dir: The ``datasets`` cache.
-    """
-    from corpora.hf import load_corpus, source_scheme
-    from tagger.api import column_tags, column_values
-
-    with quiet_datasets():
-        corpus = load_corpus({"test": path}, format=corpus_format, tag_column=tag_column, cache_dir=cache_dir)
-    tags, _ = column_tags(corpus["test"], "tags")
-    return column_values(corpus["test"], "tokens"), tags, source_scheme(corpus, "tags")
-
-
-def gold_from_dataset(
-    name: str,
+def load_gold(
+    file: Optional[str],
+    dataset: Optional[str],
     split: str,
     *,
+    corpus_format: str = "auto",
     data_dir: Optional[str] = None,
     tag_column: Union[str, int, None] = None,
     cache_dir: Optional[str] = None,
-) -> Gold:
-    """Tokens, gold tags and their scheme from a split of a known corpus (``corpora.KNOWN_CORPORA``)."""
-    from corpora.hf import default_tag_column, load_corpus, tag_scheme
-    from tagger.api import column_tags, column_values
+    repair_tags: Optional[bool] = None,
+) -> Tuple[Any, str]:
+    """The split to score (a ``datasets.Dataset`` from ``corpora.load_corpus``) and its gold column.
+
+    Raises:
+        ConfigError: A known corpus without the split.
+    """
+    from corpora.hf import default_tag_column, load_corpus
     from tagger.errors import ConfigError
 
     with quiet_datasets():
-        corpus = load_corpus(name, data_dir, tag_column=tag_column, cache_dir=cache_dir)
+        if file is not None:
+            corpus = load_corpus({"test": file}, format=corpus_format, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair_tags)
+            split, where = "test", file
+        else:
+            corpus = load_corpus(dataset, data_dir, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair_tags)
+            where = f"{dataset} {split}"
     if split not in corpus:
-        raise ConfigError(f"{name} has no {split!r} split here; splits: {', '.join(corpus)}")
-    column = default_tag_column(corpus)
-    tags, _ = column_tags(corpus[split], column)
-    return column_values(corpus[split], "tokens"), tags, tag_scheme(corpus, column)
-
-
-def to_model_scheme(tags: List[List[str]], scheme: str, model_scheme: str) -> List[List[str]]:
-    """Gold tags converted to the scheme the model predicts in (unchanged when either is plain)."""
-    if scheme == model_scheme or "plain" in (scheme, model_scheme):
-        return tags
-    from tagger.schemes import convert_tags
-
-    return [convert_tags(sentence, scheme, model_scheme) for sentence in tags]
-
-
-def check_known_labels(tags: Sequence[Sequence[str]], known: Sequence[str], where: str) -> None:
-    """Refuse gold labels the model cannot predict (the scores would be meaningless).
-
-    Raises:
-        ConfigError: Naming the data, the unknown labels and the model's labels.
-    """
-    from tagger.errors import ConfigError
-
-    unknown = sorted({tag for sentence in tags for tag in sentence} - set(known))
-    if unknown:
-        shown = ", ".join(unknown[:10]) + (f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else "")
-        raise ConfigError(f"label(s) the model does not know: {shown}; the model's labels: {', '.join(known)}", where)
-
-
-def evaluate_gold(tagger: Any, gold: Gold, where: str, *, mode: str = "default", batch_size: int = 256) -> Any:
-    """Score ``tagger`` on gold data; returns a ``tagger.evaluation.EvaluationReport``."""
-    from tagger.evaluation import evaluate_tags
-
-    tokens, tags, scheme = gold
-    tags = to_model_scheme(tags, scheme, tagger.scheme)
-    check_known_labels(tags, tagger.labels, where)
-    predicted = tagger.predict(tokens, batch_size=batch_size)
-    return evaluate_tags(tags, predicted, tagger.scheme, mode)
+        raise ConfigError(f"{dataset} has no {split!r} split here; splits: {', '.join(corpus)}")
+    report_repairs(corpus, [split], where)
+    return corpus[split], default_tag_column(corpus)
 
 
 @click.command("evaluate", epilog=EPILOG)
@@ -127,6 +94,12 @@ def evaluate_gold(tagger: Any, gold: Gold, where: str, *, mode: str = "default",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (f1, precision, recall, accuracy, per_type, ...).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
+@click.option(
+    "--repair-tags/--no-repair-tags",
+    default=None,
+    help="Read gold tag sequences the file's scheme forbids the conlleval way (counted on stderr) instead of "
+    "refusing them  [default: refuse for FILE, repair for --dataset, as the Hub copies are].",
+)
 @device_option
 @mixed_precision_option
 @cache_dir_option
@@ -142,6 +115,7 @@ def evaluate_command(
     mode: str,
     as_json: bool,
     batch_size: int,
+    repair_tags: Optional[bool],
     device: str,
     mixed_precision: bool,
     cache_dir: Optional[str],
@@ -157,15 +131,19 @@ def evaluate_command(
         from corpora.columns import check_file
 
         check_file(file)  # before the model loads
+    from tagger.api import evaluate
     from tagger.inference import Tagger
 
     tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision)
-    column = parse_tag_column(tag_column)
-    if file is not None:
-        gold = gold_from_file(file, corpus_format=corpus_format or "auto", tag_column=column, cache_dir=cache_dir)
-        where = file
-    else:
-        gold = gold_from_dataset(dataset, split, data_dir=data_dir, tag_column=column, cache_dir=cache_dir)
-        where = f"{dataset} {split}"
-    report = evaluate_gold(tagger, gold, where, mode=mode, batch_size=batch_size)
+    gold, column = load_gold(
+        file,
+        dataset,
+        split,
+        corpus_format=corpus_format or "auto",
+        data_dir=data_dir,
+        tag_column=parse_tag_column(tag_column),
+        cache_dir=cache_dir,
+        repair_tags=repair_tags,
+    )
+    report = evaluate(tagger, gold, column, mode=mode, batch_size=batch_size)
     click.echo(report.to_json() if as_json else report.format_table())

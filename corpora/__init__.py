@@ -23,6 +23,7 @@ _LAZY = {
     "default_tag_column": "corpora.hf",
     "infer_label_names": "corpora.hf",
     "repair_counts": "corpora.hf",
+    "split_file": "corpora.hf",
 }
 
 __all__ = [

@@ -249,6 +249,16 @@ def default_tag_column(dataset: Any) -> str:
     return str(_read_marker(dataset)["tag_column"])
 
 
+def split_file(dataset: Any) -> Optional[str]:
+    """The file a split (a ``Dataset`` from ``load_corpus``) was read from, or None when unknown."""
+    try:
+        files = _read_marker(dataset).get("files", {})
+    except ConfigError:
+        return None
+    split = getattr(dataset, "split", None)
+    return files.get(str(split)) if split is not None else None
+
+
 def repair_counts(dataset: Any) -> dict[str, dict[str, int]]:
     """How many sentences ``load_corpus`` repaired, per split and tag column (``repair_tags``).
 

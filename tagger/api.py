@@ -245,10 +245,16 @@ def train(
     return tagger
 
 
-def _check_labels(tag_lists: Sequence[Sequence[str]], known: Sequence[str], where: str) -> None:
+def _check_labels(tag_lists: Sequence[Sequence[str]], known: Sequence[str], where: str, path: Optional[str] = None) -> None:
+    """Refuse gold labels the model cannot predict (the scores would be meaningless).
+
+    Raises:
+        ConfigError: Naming the data (and its file), up to ten unknown labels and the model's labels.
+    """
     unknown = sorted({t for tags in tag_lists for t in tags} - set(known))
     if unknown:
-        raise ConfigError(f"{where} has label(s) the model does not know: {', '.join(unknown[:10])}; model labels: {', '.join(known)}")
+        shown = ", ".join(unknown[:10]) + (f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else "")
+        raise ConfigError(f"{where} has label(s) the model does not know: {shown}; the model's labels: {', '.join(known)}", path)
 
 
 def evaluate(
@@ -259,14 +265,28 @@ def evaluate(
     split: Optional[str] = None,
     mode: str = "default",
     batch_size: int = 256,
+    scheme: Optional[str] = None,
 ) -> EvaluationReport:
-    """Scores a tagger on a labelled dataset with seqeval (entities) or token accuracy (plain tags).
+    """Scores a tagger on a labelled dataset: entity precision/recall/F1, or token accuracy for plain tags.
+
+    The gold tags are read in their own scheme and converted to the one the model predicts in
+    when the two differ (entity spans are the same in both), so a model trained on the Hub's IOB2
+    CoNLL-2003 scores the same on the original IOB1 files. ``tagger evaluate`` calls this.
 
     Args:
         model: A Tagger or the path of a model directory.
         dataset: A ``datasets.Dataset``, or a DatasetDict (``split`` chooses; default validation, then test).
-        tag_column: The gold column (default: the one the model was trained on).
-        mode: ``default`` (conlleval-compatible) or ``strict``.
+        tag_column: The gold column (default: the one the model was trained on, else ``tags``).
+        split: The split of a DatasetDict to score.
+        mode: ``default`` (conlleval-compatible) or ``strict``; see ``tagger.evaluation.evaluate_tags``.
+        batch_size: Sentences per forward pass.
+        scheme: The gold tags' scheme; default: as ``corpora.load_corpus`` recorded it, else detected.
+
+    Returns:
+        The report, in the model's scheme.
+
+    Raises:
+        ConfigError: No such split or column, or gold labels the model does not know.
     """
     from tagger.inference import Tagger
 
@@ -278,6 +298,21 @@ def evaluate(
         dataset = dataset[split]
     tag_column = tag_column or tagger.meta.get("tag_column") or "tags"
     gold, _ = column_tags(dataset, tag_column)
-    _check_labels(gold, tagger.labels, f"column {tag_column!r}")
+    gold_scheme, path = _gold_source(dataset, tag_column, gold, scheme)
+    if gold_scheme != tagger.scheme and "plain" not in (gold_scheme, tagger.scheme):
+        gold = [convert_tags(tags, gold_scheme, tagger.scheme) for tags in gold]
+    _check_labels(gold, tagger.labels, f"column {tag_column!r}", path)
     predicted = tagger.predict(column_values(dataset, TOKENS), batch_size=batch_size)
     return evaluate_tags(gold, predicted, tagger.scheme, mode)
+
+
+def _gold_source(dataset: Any, tag_column: str, gold: Sequence[Sequence[str]], scheme: Optional[str]) -> Tuple[str, Optional[str]]:
+    """The gold tags' scheme (given, recorded by ``load_corpus`` or detected) and the file they came from."""
+    from corpora.hf import split_file, tag_scheme
+
+    if scheme is None:
+        try:
+            scheme = tag_scheme(dataset, tag_column)
+        except ConfigError:  # not from load_corpus, or a column it did not record
+            scheme = detect_scheme(gold)
+    return normalize_scheme(scheme), split_file(dataset)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli.evaluate import evaluate_gold, gold_from_file, to_model_scheme
+import pytest
+
+from tagger.errors import ConfigError
 from tests.cli.conftest import NER_SENTENCES, Data, Trained, conll_text, invoke
 
 
@@ -29,13 +31,54 @@ def test_json_has_the_scores(ner_model: Trained, data: Data) -> None:
 
 def test_an_iob1_file_scores_like_its_iob2_twin(ner_model: Trained, data: Data) -> None:
     """Models trained on IOB2 labels can be scored on the original IOB1 CoNLL-2003 files."""
-    _, tags, file_scheme = gold_from_file(str(data.dev_iob1), cache_dir=str(data.cache))
-    assert file_scheme == "IOB1" and tags[0] == ["I-PER", "I-PER", "O", "O", "I-LOC", "O"]
-    assert to_model_scheme(tags, file_scheme, "IOB2")[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
-    result = invoke(["evaluate", data.dev_iob1, "--model", ner_model.path, "--cache-dir", data.cache, "--json"])
+    result = invoke(["evaluate", data.dev_iob1, "--model", ner_model.path, "--cache-dir", data.cache, "--json", "--mode", "strict"])
     assert result.exit_code == 0, result.output
-    iob2 = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache, "--json"])
+    iob2 = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache, "--json", "--mode", "strict"])
     assert json.loads(result.stdout)["per_type"] == json.loads(iob2.stdout)["per_type"]
+    assert json.loads(result.stdout)["f1"] == 1.0
+
+
+def test_the_library_scores_an_iob1_dataset_like_the_cli(ner_model: Trained, data: Data) -> None:
+    """One evaluation path: tagger.evaluate converts the gold scheme as `tagger evaluate` does."""
+    import tagger
+    from corpora import load_corpus, source_scheme
+
+    corpus = load_corpus(data.dev_iob1, cache_dir=data.cache)
+    assert source_scheme(corpus) == "IOB1" and corpus["train"].features["tags"].feature.names[:3] == ["O", "I-LOC", "I-MISC"]
+    for mode in ("default", "strict"):
+        library = tagger.evaluate(ner_model.path, corpus, "tags", mode=mode)
+        cli = invoke(["evaluate", data.dev_iob1, "--model", ner_model.path, "--cache-dir", data.cache, "--json", "--mode", mode])
+        assert cli.exit_code == 0, cli.output
+        assert library.to_dict() == json.loads(cli.stdout)
+        assert library.f1 == 1.0 and library.scheme == "IOB2"
+    # A dataset not from load_corpus: its scheme is detected, or given.
+    plain = corpus["train"].select_columns(["tokens", "tags"]).flatten_indices()
+    plain.info.description = ""
+    assert tagger.evaluate(ner_model.path, plain, "tags", mode="strict").f1 == 1.0
+    with pytest.raises(ConfigError, match="column 'tags' has label.s. the model does not know: I-MISC"):
+        tagger.evaluate(ner_model.path, plain, "tags", scheme="IOB2")  # read as IOB2, I-MISC stays
+
+
+def test_unknown_gold_labels_name_the_file(ner_model: Trained, tmp_path: Path) -> None:
+    path = tmp_path / "foo.conll"
+    path.write_text("Paris B-FOO\nis O\n", encoding="utf-8")
+    result = invoke(["evaluate", path, "--model", ner_model.path, "--cache-dir", tmp_path / "c"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"tagger: error: {path}: column 'tags' has label(s) the model does not know: B-FOO; the model's labels: O," in result.stderr
+
+
+def test_invalid_gold_sequences_are_refused_or_repaired(ner_model: Trained, tmp_path: Path) -> None:
+    path = tmp_path / "slip.conll"
+    sentences = [(text, tags) for text, tags in NER_SENTENCES[:4]] + [("in Paris", "I-LOC O")]  # IOB2: I- after nothing
+    path.write_text(conll_text(sentences, columns="two"), encoding="utf-8")
+    args = ["evaluate", path, "--model", ner_model.path, "--cache-dir", tmp_path / "c", "--json"]
+    refused = invoke(args)
+    assert refused.exit_code == 2 and f"{path}:35: I-LOC starts the sentence (IOB2)" in refused.stderr
+    assert "--repair-tags" in refused.stderr
+    repaired = invoke([*args, "--repair-tags"])
+    assert repaired.exit_code == 0, repaired.output
+    assert f"tagger: note: repaired 1 tag sequence the conlleval way in {path}" in repaired.stderr
+    assert json.loads(repaired.stdout)["per_type"]["LOC"]["support"] == 4
 
 
 def test_a_known_corpus_split(ner_model: Trained, tmp_path: Path) -> None:
@@ -65,10 +108,10 @@ def test_errors_the_model_makes_are_counted(ner_model: Trained, data: Data, tmp_
     swapped = [(text, tags.replace("PER", "TMP").replace("LOC", "PER").replace("TMP", "LOC")) for text, tags in NER_SENTENCES]
     path = tmp_path / "swapped.conll"
     path.write_text(conll_text(swapped, columns="two"), encoding="utf-8")
-    from tagger.inference import Tagger
+    import tagger
+    from corpora import load_corpus
 
-    gold = gold_from_file(str(path), cache_dir=str(tmp_path / "c"))
-    report = evaluate_gold(Tagger.load(ner_model.path, device="cpu"), gold, str(path))
+    report = tagger.evaluate(ner_model.path, load_corpus(path, cache_dir=tmp_path / "c"), "tags")
     assert report.per_type["PER"].f1 == 0.0 and report.per_type["ORG"].f1 == 1.0
     assert 0.0 < report.f1 < 1.0
 
