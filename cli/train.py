@@ -153,6 +153,7 @@ underscores, e.g. {"hidden-size": 100, "optimizer": "adam", "lr": 0.001}."""
 @click.option("--force", is_flag=True, default=None, help="Replace an existing model in --out.")
 @click.option("--config", "config_file", default=None, metavar="FILE", help="JSON or YAML file of options; flags override it.")
 @cache_dir_option
+@click.option("--repair-tags/--no-repair-tags", default=None, help="Read gold tag sequences the scheme forbids the conlleval way.")
 @_config_options
 @debug_option
 @click.pass_context
@@ -263,6 +264,9 @@ def _bad(value: Any) -> Any:
 def load_training_corpus(values: Dict[str, Any]) -> Tuple[Any, str]:
     """The DatasetDict to train on and its tag column, from --dataset or --train/--dev/--test.
 
+    Gold tag sequences the file's scheme forbids are refused, or with --repair-tags read the
+    conlleval way; one note on stderr says how many were repaired.
+
     Raises:
         click.UsageError: Neither or both ways of naming the data.
     """
@@ -271,18 +275,21 @@ def load_training_corpus(values: Dict[str, Any]) -> Tuple[Any, str]:
     fmt = values.get("format") or "auto"
     tag_column = parse_tag_column(values.get("tag_column"))
     cache_dir = values.get("cache_dir")
+    repair = values.get("repair_tags")
     if dataset and any(files.values()):
         raise click.UsageError("give either --dataset NAME or --train/--dev/--test files, not both")
     if not dataset and not files["train"]:
         raise click.UsageError("give --dataset NAME, or --train PATH (with --dev PATH) for your own files")
 
+    from cli.evaluate import report_repairs
     from cli.options import quiet_datasets
     from corpora.hf import default_tag_column, load_corpus
 
     if dataset:
         data_dir = values.get("data_dir")
         with quiet_datasets():
-            corpus = load_corpus(dataset, data_dir, format=fmt, tag_column=tag_column, cache_dir=cache_dir)
+            corpus = load_corpus(dataset, data_dir, format=fmt, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair)
+        report_repairs(corpus, list(corpus), dataset)
         return corpus, default_tag_column(corpus)
     if values.get("data_dir"):
         raise click.UsageError("--data-dir goes with --dataset; give file paths with --train/--dev/--test")
@@ -290,7 +297,8 @@ def load_training_corpus(values: Dict[str, Any]) -> Tuple[Any, str]:
         click.echo("tagger: note: no --dev file: training runs --max-epochs epochs without early stopping", err=True)
     given = {split: path for split, path in files.items() if path}
     with quiet_datasets():
-        corpus = load_corpus(given, format=fmt, tag_column=tag_column, cache_dir=cache_dir)
+        corpus = load_corpus(given, format=fmt, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair)
+    report_repairs(corpus, list(corpus), "the training data")
     return corpus, "tags"
 
 
