@@ -1,13 +1,24 @@
-"""The two configurations of a tagger: its architecture (TaggerConfig) and its training (TrainConfig)."""
+"""The two configurations of a tagger: its architecture (TaggerConfig) and its training (TrainConfig).
+
+Every field is checked in ``__post_init__`` (type, range, finiteness and the size bounds below),
+so options from the CLI, the API and a model's ``config.json`` are all refused before anything
+is allocated from them, with a ConfigError that starts with the option's name.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
+import os
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Optional, Type, TypeVar
+from functools import lru_cache
+from typing import Any, Callable, Dict, Optional, Type, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from tagger.errors import ConfigError
+from tagger.schemes import SCHEMES
+from tagger.shapes import char_table_size, parameter_count
 
 FORMAT_VERSION = 1
 """Version of the model-directory format; a model written by a newer format is refused."""
@@ -17,6 +28,24 @@ CHAR_ENCODERS = ("cnn", "lstm", "none")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 TRAINING_SCHEMES = ("iobes", "iob2", "same")
 
+# Upper bounds on sizes. A size reaches an allocation (and a model's config.json is untrusted
+# input), so each is bounded, generously: the reference model uses layers 1, hidden_size 200,
+# word_dim 100 and a few dozen tags.
+MAX_LAYERS = 64
+MAX_SIZE = 20_000
+"""hidden_size, word_dim, char_dim, char_hidden and case_dim."""
+MAX_CHAR_KERNEL = 64  # forms are clipped to 64 characters (tagger.tagging.FormTable)
+MAX_CHARS = 0x110000 + 2  # every Unicode code point, plus <pad> and <unk>
+MAX_TAGS = 4096
+MAX_CRF_TAGS = 1024
+"""A CRF keeps num_tags x num_tags transitions, and decoding a batch of B sentences holds B x num_tags^2 scores."""
+MAX_PARAMETERS = 1_000_000_000
+"""All weights together (4 GB of float32; Adam's state triples it in training), and likewise the NumPy
+engine's character tables: enough for all 3 million 300-d GoogleNews vectors."""
+MAX_THREADS = 1024
+MAX_SEED = 2**63
+"""Seeds are < 2**63: Python, NumPy (seed % 2**32) and torch (a 64-bit seed) all accept them."""
+
 C = TypeVar("C", bound="_JsonConfig")
 
 
@@ -24,13 +53,20 @@ class _JsonConfig:
     """JSON (de)serialisation shared by both configurations: unknown keys and bad values are refused."""
 
     def to_dict(self) -> Dict[str, Any]:
+        """The fields as a JSON-able dict."""
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     def to_json(self) -> str:
+        """The fields as a JSON object."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls: Type[C], values: Dict[str, Any], *, source: str = "config") -> C:
+        """A configuration from a dict of its fields (as ``to_dict`` writes it).
+
+        Raises:
+            ConfigError: an unknown key, or a bad value (the message starts with the key).
+        """
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(values) - known)
         if unknown:
@@ -39,6 +75,7 @@ class _JsonConfig:
 
     @classmethod
     def from_json(cls: Type[C], text: str, *, source: str = "config") -> C:
+        """A configuration from a JSON object (see ``from_dict``)."""
         try:
             values = json.loads(text)
         except json.JSONDecodeError as error:
@@ -48,7 +85,61 @@ class _JsonConfig:
         return cls.from_dict(values, source=source)
 
     def replace(self: C, **changes: Any) -> C:
+        """A copy with some fields changed (and checked again)."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def _check_types(self) -> None:
+        """Checks every field against its annotation, normalising numbers to plain int and float."""
+        for name, (check, optional) in _field_checks(type(self)).items():
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            object.__setattr__(self, name, check(name, value))  # frozen: normalise in place
+
+
+def _as_int(option: str, value: Any) -> int:
+    # numbers.Integral covers NumPy integers; bool is an int subclass, but True is not a size.
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ConfigError(f"{option} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def _as_float(option: str, value: Any) -> float:
+    number = None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range
+            pass
+    if number is None or not math.isfinite(number):
+        raise ConfigError(f"{option} must be a finite number, got {value!r}")
+    return number
+
+
+def _as_bool(option: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{option} must be a bool (true or false), got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _as_str(option: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{option} must be a string, got {value!r} ({type(value).__name__})")
+    return value
+
+
+_CHECKS: Dict[Any, Callable[[str, Any], Any]] = {int: _as_int, float: _as_float, bool: _as_bool, str: _as_str}
+
+
+@lru_cache(maxsize=None)
+def _field_checks(cls: type) -> Dict[str, tuple]:
+    """Field name -> (type check, whether None is allowed), from the class's annotations."""
+    checks = {}
+    for name, hint in get_type_hints(cls).items():
+        optional = get_origin(hint) is Union and type(None) in get_args(hint)
+        base = next(arg for arg in get_args(hint) if arg is not type(None)) if optional else hint
+        checks[name] = (_CHECKS[base], optional)
+    return checks
 
 
 def _check_choice(option: str, value: str, choices: tuple) -> None:
@@ -59,6 +150,16 @@ def _check_choice(option: str, value: str, choices: tuple) -> None:
 def _check_positive(option: str, value: float, *, allow_zero: bool = False) -> None:
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{option} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+def _check_at_most(option: str, value: float, bound: int, why: str = "") -> None:
+    if value > bound:
+        raise ConfigError(f"{option} must be <= {bound:,}{why}, got {value:,}")
+
+
+def _check_fraction(option: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{option} must be in [0, 1), got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -91,18 +192,38 @@ class TaggerConfig(_JsonConfig):
     output_scheme: str = "plain"  # scheme of the corpus; predictions are converted back to it
 
     def __post_init__(self) -> None:
+        """Checks every field's type and range, and the model's total size.
+
+        Raises:
+            ConfigError: naming the option.
+        """
+        self._check_types()
         _check_choice("cell", self.cell, CELLS)
         _check_choice("char_encoder", self.char_encoder, CHAR_ENCODERS)
-        for option in ("layers", "hidden_size", "word_dim", "num_words", "num_chars", "num_tags"):
-            _check_positive(option, getattr(self, option))
+        _check_choice("training_scheme", self.training_scheme, SCHEMES)
+        _check_choice("output_scheme", self.output_scheme, SCHEMES)
+        if (self.training_scheme == "plain") != (self.output_scheme == "plain"):
+            raise ConfigError(f"training_scheme {self.training_scheme} and output_scheme {self.output_scheme}: only one is plain")
+        bounds = {"layers": MAX_LAYERS, "hidden_size": MAX_SIZE, "word_dim": MAX_SIZE, "num_words": None, "num_chars": MAX_CHARS}
+        bounds["num_tags"] = MAX_CRF_TAGS if self.crf else MAX_TAGS
         if self.char_encoder != "none":
-            for option in ("char_dim", "char_hidden", "char_kernel"):
-                _check_positive(option, getattr(self, option))
-            if self.char_encoder == "lstm" and self.char_hidden % 2:
-                raise ConfigError(f"char_hidden must be even for a BiLSTM character encoder, got {self.char_hidden}")
+            bounds.update(char_dim=MAX_SIZE, char_hidden=MAX_SIZE, char_kernel=MAX_CHAR_KERNEL)
+        for option, bound in bounds.items():
+            _check_positive(option, getattr(self, option))
+            if bound is not None:
+                _check_at_most(option, getattr(self, option), bound, " with a CRF" if option == "num_tags" and self.crf else "")
+        if self.char_encoder == "lstm" and self.char_hidden % 2:
+            raise ConfigError(f"char_hidden must be even for a BiLSTM character encoder, got {self.char_hidden}")
         _check_positive("case_dim", self.case_dim, allow_zero=True)
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        _check_at_most("case_dim", self.case_dim, MAX_SIZE)
+        _check_fraction("dropout", self.dropout)
+        sizes = (
+            (parameter_count(self), "weights (from num_words, word_dim, hidden_size, layers, num_tags and the char sizes)"),
+            (char_table_size(self), "numbers in the NumPy engine's character tables (char_kernel x num_chars x char_hidden)"),
+        )
+        for size, what in sizes:
+            if size > MAX_PARAMETERS:
+                raise ConfigError(f"the model would have {size:,} {what}, more than the {MAX_PARAMETERS:,} parameters allowed")
 
 
 @dataclass(frozen=True)
@@ -132,20 +253,30 @@ class TrainConfig(_JsonConfig):
     num_threads: Optional[int] = None  # CPU threads for torch; None: torch's default
 
     def __post_init__(self) -> None:
+        """Checks every field's type and range (numbers finite).
+
+        Raises:
+            ConfigError: naming the option.
+        """
+        if isinstance(self.embeddings, os.PathLike):
+            object.__setattr__(self, "embeddings", os.fspath(self.embeddings))
+        self._check_types()
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("scheme", self.scheme, TRAINING_SCHEMES)
         for option in ("batch_size", "max_epochs", "patience", "eval_batch_size", "min_count"):
             _check_positive(option, getattr(self, option))
         for option in ("momentum", "lr_decay", "weight_decay", "clip"):
             _check_positive(option, getattr(self, option), allow_zero=True)
-        if self.lr is not None:
-            _check_positive("lr", self.lr)
-        if not 0.0 <= self.word_dropout < 1.0:
-            raise ConfigError(f"word_dropout must be in [0, 1), got {self.word_dropout!r}")
+        for option in ("lr", "max_minutes"):
+            if getattr(self, option) is not None:
+                _check_positive(option, getattr(self, option))
+        _check_fraction("word_dropout", self.word_dropout)
         if self.max_vectors is not None:
             _check_positive("max_vectors", self.max_vectors, allow_zero=True)
-        if self.max_minutes is not None:
-            _check_positive("max_minutes", self.max_minutes)
+        if not 0 <= self.seed < MAX_SEED:
+            raise ConfigError(f"seed must be in [0, 2**63), got {self.seed}")
+        if self.num_threads is not None and not 1 <= self.num_threads <= MAX_THREADS:
+            raise ConfigError(f"num_threads must be in [1, {MAX_THREADS}], got {self.num_threads}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
 

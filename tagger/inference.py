@@ -17,6 +17,7 @@ from tagger.devices import mixed_precision, resolve_device
 from tagger.model import SequenceTagger
 from tagger.schemes import allowed_transitions
 from tagger.serialization import ModelFiles, check_weights, load_model_files, save_model
+from tagger.shapes import expected_shapes
 from tagger.tagging import TaggerBase, Vocabularies, sorted_batches
 from tagger.vocab import Vocab, WordVocab
 
@@ -55,10 +56,15 @@ class Tagger(TaggerBase):
 
     @classmethod
     def from_files(cls, files: ModelFiles, device: Union[str, torch.device] = "auto", mixed_precision: bool = False) -> "Tagger":
+        """A Tagger from a model directory's contents (``load_model_files``, which checks them all).
+
+        The weights' names and shapes are compared with the config before the network is built
+        (``files`` may come from elsewhere than ``load_model_files``).
+        """
         config = files.config
+        check_weights(files.state_dict, expected_shapes(config))
         constraints = allowed_transitions(files.vocab["labels"], config.training_scheme) if config.crf else None
         model = SequenceTagger(config, constraints)
-        check_weights(files.state_dict, {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()})
         model.load_state_dict(files.state_dict)
         device = resolve_device(device) if isinstance(device, str) else device
         return cls(model.to(device), *Vocabularies.from_files(files), files.train_config, files.meta, mixed_precision)

@@ -30,62 +30,17 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from tagger.config import TaggerConfig
 from tagger.serialization import ModelFiles, check_weights, load_model_files
-from tagger.tagging import CASE_CLASSES, FormTable, TaggerBase, Vocabularies, sorted_batches
+from tagger.shapes import GATES, expected_shapes
+from tagger.tagging import FormTable, TaggerBase, Vocabularies, sorted_batches
 from tagger.vocab import PAD_ID
 
 FORBIDDEN_SCORE = -10000.0
 """Score of a move the CRF's constraints forbid: ``tagger.crf.FORBIDDEN_SCORE`` (which imports torch;
 a test checks that the two agree)."""
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-"""Gate blocks per cell, in PyTorch's row order: LSTM i, f, g, o; GRU r, z, n; RNN one."""
-
 FORM_BLOCK = 1024
 """Word forms whose characters are encoded together (sorted by length, so little padding)."""
-
-
-def recurrent_shapes(prefix: str, suffix: str, cell: str, input_size: int, hidden: int) -> Dict[str, Tuple[int, ...]]:
-    """The weights of one direction of a one-layer ``torch.nn`` RNN/LSTM/GRU, by state-dict name."""
-    rows = GATES[cell] * hidden
-    return {
-        f"{prefix}weight_ih_l0{suffix}": (rows, input_size),
-        f"{prefix}weight_hh_l0{suffix}": (rows, hidden),
-        f"{prefix}bias_ih_l0{suffix}": (rows,),
-        f"{prefix}bias_hh_l0{suffix}": (rows,),
-    }
-
-
-def expected_shapes(config: TaggerConfig) -> Dict[str, Tuple[int, ...]]:
-    """Name and shape of every entry of the state dict of ``SequenceTagger(config)``."""
-    shapes: Dict[str, Tuple[int, ...]] = {"word_embedding.weight": (config.num_words, config.word_dim)}
-    char_size = 0
-    if config.char_encoder != "none":
-        char_size = config.char_hidden
-        shapes["char_encoder.embedding.weight"] = (config.num_chars, config.char_dim)
-    if config.char_encoder == "cnn":
-        shapes["char_encoder.conv.weight"] = (config.char_hidden, config.char_dim, config.char_kernel)
-        shapes["char_encoder.conv.bias"] = (config.char_hidden,)
-    elif config.char_encoder == "lstm":
-        for suffix in ("", "_reverse"):
-            shapes.update(recurrent_shapes("char_encoder.lstm.", suffix, "lstm", config.char_dim, config.char_hidden // 2))
-    if config.case_dim:
-        shapes["case_embedding.weight"] = (len(CASE_CLASSES), config.case_dim)
-    directions = 2 if config.bidirectional else 1
-    sides = ("forward", "backward")[:directions]
-    for layer in range(config.layers):
-        size = config.word_dim + char_size + config.case_dim if layer == 0 else config.hidden_size * directions
-        for side in sides:
-            shapes.update(recurrent_shapes(f"encoder.{side}_layers.{layer}.", "", config.cell, size, config.hidden_size))
-    shapes["output.weight"] = (config.num_tags, config.hidden_size * directions)
-    shapes["output.bias"] = (config.num_tags,)
-    if config.crf:
-        for name in ("start_transitions", "end_transitions", "allowed_start", "allowed_end"):
-            shapes[f"crf.{name}"] = (config.num_tags,)
-        for name in ("transitions", "allowed_transitions"):
-            shapes[f"crf.{name}"] = (config.num_tags, config.num_tags)
-    return shapes
 
 
 def _float32(array: np.ndarray) -> np.ndarray:
@@ -340,7 +295,7 @@ class NumpyTagger(TaggerBase):
 
     def __init__(self, files: ModelFiles):
         config, weights = files.config, files.state_dict
-        check_weights(weights, expected_shapes(config))
+        check_weights(weights, expected_shapes(config))  # load_model_files has checked more; files may come from elsewhere
         self.config = config
         self.word_embedding = _float32(weights["word_embedding.weight"])
         self.char_encoder: Union[CharCNN, CharLSTM, None] = None

@@ -256,25 +256,68 @@ def save_model(out_dir: PathLike, files: ModelFiles, *, force: bool = False) -> 
     return Path(out_dir)
 
 
-def _read_json(path: Path) -> Any:
+MAX_VOCAB_BYTES = 1 << 30
+"""vocab.json: 3 million words take about 40 MB; a file over 1 GiB is not a tagger's."""
+MAX_META_BYTES = 16 << 20
+"""meta.json: scores and history, a few kB."""
+
+
+def _read_json(path: Path, max_bytes: int) -> Any:
+    """The JSON value in ``path``; a file over ``max_bytes`` is refused before it is read.
+
+    Raises:
+        ModelFileError: too big, unreadable, not UTF-8 or not JSON, naming ``path``.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"cannot read {path.name}: {error}", path) from None
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ModelFileError(f"{size:,} bytes, more than the {max_bytes:,} a tagger's {path.name} has", path)
+        with path.open("rb") as handle:
+            data = handle.read(size + 1)  # read(n) allocates n bytes first; a file that grew since is cut here
+        return json.loads(data.decode("utf-8"))
+    except OSError as error:
+        raise ModelFileError(f"cannot read {path.name}: {error.strerror or error}", path) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError, as are huge ints
+        raise ModelFileError(f"cannot read {path.name}: not UTF-8 JSON ({error})", path) from None
+
+
+def _read_config(path: Path) -> Tuple[TaggerConfig, TrainConfig]:
+    """config.json's model and training configurations, every field checked (``tagger.config``)."""
+    from tagger.model_format import MAX_CONFIG_BYTES, check_format_version
+
+    config = _read_json(path, MAX_CONFIG_BYTES)
+    check_format_version(config, path)
+    try:
+        model = TaggerConfig.from_dict(config["model"], source=str(path))
+    except ConfigError as error:
+        raise ModelFileError(f"bad model configuration: {error.message}", path) from None
+    try:
+        training = TrainConfig.from_dict(config.get("training", {}), source=str(path))
+    except ConfigError as error:
+        raise ModelFileError(f"bad training configuration: {error.message}", path) from None
+    return model, training
 
 
 def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFiles:
-    """Reads and checks a model directory.
+    """Reads a model directory, checking all of it before it is used.
+
+    The order of the checks (see ``tagger.model_format``): config.json, vocab.json against it,
+    meta.json, the header of model.safetensors against the config, and only then the tensors
+    (finite, with the constraints the scheme implies). Nothing is sized from a file before it is checked.
 
     Args:
         model_dir: The model directory.
         tensors: ``torch`` (weights as torch tensors) or ``numpy`` (NumPy arrays; torch is not imported).
 
     Raises:
-        ModelFileError: not a directory, not a tagger model, a missing or truncated file, or a
-            format newer than this version of tagger reads.
+        ModelFileError: not a directory, not a tagger model, a missing, corrupt or inconsistent
+            file, or a format newer than this version of tagger reads; one line naming the file
+            and the key or weight at fault.
     """
     from safetensors import SafetensorError
+
+    from tagger.model_format import check_header, check_tensors, check_vocab, read_header
+    from tagger.shapes import expected_shapes
 
     if tensors == "torch":
         from safetensors.torch import load_file
@@ -290,50 +333,34 @@ def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFil
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise ModelFileError(f"not a tagger model: missing {', '.join(missing)}", path)
-    config = _read_json(path / CONFIG_FILE)
-    if not isinstance(config, dict) or "format_version" not in config or "model" not in config:
-        raise ModelFileError("not a tagger model config (no format_version/model)", path / CONFIG_FILE)
-    version = config["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"model format version {version} is newer than this tagger reads ({FORMAT_VERSION}); upgrade tagger",
-            path / CONFIG_FILE,
-        )
+    model_config, train_config = _read_config(path / CONFIG_FILE)
+    vocab = _read_json(path / VOCAB_FILE, MAX_VOCAB_BYTES)
+    check_vocab(vocab, model_config, path / VOCAB_FILE)
+    meta = _read_json(path / META_FILE, MAX_META_BYTES) if (path / META_FILE).is_file() else {}
+    if not isinstance(meta, dict):
+        raise ModelFileError("not a JSON object", path / META_FILE)
+    weights = path / WEIGHTS_FILE
+    check_header(read_header(weights), expected_shapes(model_config), weights)
     try:
-        model_config = TaggerConfig.from_dict(config["model"], source=str(path / CONFIG_FILE))
-        train_config = TrainConfig.from_dict(config.get("training", {}), source=str(path / CONFIG_FILE))
-    except (ConfigError, TypeError) as error:
-        raise ModelFileError(f"bad configuration: {error}", path / CONFIG_FILE) from None
-    vocab = _read_json(path / VOCAB_FILE)
-    for key in ("words", "chars", "labels", "output_labels"):
-        if not isinstance(vocab, dict) or not isinstance(vocab.get(key), list):
-            raise ModelFileError(f"vocabulary has no {key!r} list", path / VOCAB_FILE)
-    try:
-        state_dict = load_file(str(path / WEIGHTS_FILE))
+        state_dict = load_file(str(weights))  # as big as the config says, which is bounded
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
-        raise ModelFileError(f"cannot read the weights (truncated or corrupt?): {error}", path / WEIGHTS_FILE) from None
-    meta = _read_json(path / META_FILE) if (path / META_FILE).is_file() else {}
-    expected = {"words": model_config.num_words, "chars": model_config.num_chars, "labels": model_config.num_tags}
-    for key, size in expected.items():
-        if len(vocab[key]) != size:
-            raise ModelFileError(f"vocabulary {key!r} has {len(vocab[key])} entries, config says {size}", path / VOCAB_FILE)
+        raise ModelFileError(f"cannot read the weights (truncated or corrupt?): {error}", weights) from None
+    check_weights(state_dict, expected_shapes(model_config), weights)  # the file may have changed since its header was read
+    check_tensors(state_dict, model_config, vocab["labels"], weights)
     return ModelFiles(model_config, train_config, vocab, state_dict, meta)
 
 
-def check_weights(state_dict: Mapping[str, Any], expected: Mapping[str, Tuple[int, ...]]) -> None:
+def check_weights(state_dict: Mapping[str, Any], expected: Mapping[str, Tuple[int, ...]], path: Optional[PathLike] = None) -> None:
     """Checks that the weights have exactly the names and shapes a configuration needs.
 
     Args:
         state_dict: The weights read from a model directory (tensors or arrays).
         expected: The shape of every weight the configuration needs, by name.
+        path: The weights' file, named in the error.
 
     Raises:
         ModelFileError: a missing or unexpected weight, or one of the wrong shape.
     """
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    if missing or unexpected:
-        raise ModelFileError(f"weights do not match the configuration (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    for name, tensor in state_dict.items():
-        if tuple(tensor.shape) != tuple(expected[name]):
-            raise ModelFileError(f"weight {name} has shape {tuple(tensor.shape)}, the configuration needs {tuple(expected[name])}")
+    from tagger.model_format import compare_shapes
+
+    compare_shapes({name: tuple(tensor.shape) for name, tensor in state_dict.items()}, expected, path)

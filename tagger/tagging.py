@@ -18,10 +18,8 @@ from tagger.allocator import keep_freed_memory
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.schemes import Span, convert_tags, spans_from_tags
 from tagger.serialization import ModelFiles
+from tagger.shapes import CASE_CLASSES  # noqa: F401 (re-exported: tagger.batching imports it from here)
 from tagger.vocab import UNK_ID, Vocab, WordVocab
-
-# Word-shape (casing) classes, after Reimers & Gurevych (2017); 0 is padding.
-CASE_CLASSES = ("<pad>", "other", "numeric", "mainly_numeric", "lower", "upper", "initial_upper", "contains_digit")
 
 
 def case_class(word: str) -> int:
