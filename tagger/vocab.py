@@ -25,6 +25,9 @@ class Vocab:
     def __init__(self, items: Sequence[str], *, reserved: bool = True):
         self.items: List[str] = list(items)
         self.reserved = reserved
+        if not all(isinstance(item, str) for item in self.items):
+            index, item = next((i, item) for i, item in enumerate(self.items) if not isinstance(item, str))
+            raise TypeError(f"vocabulary entry {index} is not a string: {item!r}")
         if reserved and self.items[:2] != [PAD, UNK]:
             raise ValueError(f"a reserved vocabulary starts with {PAD!r}, {UNK!r}; got {self.items[:2]!r}")
         self.ids: Dict[str, int] = {item: i for i, item in enumerate(self.items)}

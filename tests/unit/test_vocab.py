@@ -42,3 +42,11 @@ def test_char_vocab():
 def test_lowercase_word_vocab():
     vocab = WordVocab([PAD, UNK, "paris", "0000"], lowercase=True)
     assert vocab.encode(["Paris", "PARIS", "paris", "1996", "Rome"]) == [2, 2, 2, 3, UNK_ID]
+
+
+@pytest.mark.parametrize("items", [[PAD, UNK, 3], [PAD, UNK, None], [PAD, UNK, ["a"]]])
+def test_entries_must_be_strings(items):
+    with pytest.raises(TypeError, match="entry 2 is not a string"):
+        Vocab(items)
+    with pytest.raises(TypeError, match="not a string"):
+        label_vocab(items[2:])
