@@ -135,6 +135,8 @@ Examples:
       --embeddings glove.6B.100d.txt --max-epochs 30
   # a small GRU-softmax POS tagger, options from a file, flags win
   tagger train --dataset ud_en_ewt --config pos.yaml --cell gru --softmax --out models/pos
+  # after Ctrl-C, a kill or a crash: the same command plus --resume
+  tagger train --train train.txt --dev dev.txt --out models/ner --resume
 
 \b
 A --config file (JSON or YAML) holds the same keys as the flags, with dashes or
@@ -150,7 +152,13 @@ underscores, e.g. {"hidden-size": 100, "optimizer": "adam", "lr": 0.001}."""
 @corpus_format_option
 @tag_column_option
 @click.option("--out", "-o", "out_dir", default=None, metavar="DIR", help="The model directory to write (required).")
-@click.option("--force", is_flag=True, default=None, help="Replace an existing model in --out.")
+@click.option("--force", is_flag=True, default=None, help="Replace an existing model in --out (and start afresh over a checkpoint).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    default=None,
+    help="Continue the interrupted run checkpointed in <out>.checkpoint; give the same options and data.",
+)
 @click.option("--config", "config_file", default=None, metavar="FILE", help="JSON or YAML file of options; flags override it.")
 @cache_dir_option
 @click.option("--repair-tags/--no-repair-tags", default=None, help="Read gold tag sequences the scheme forbids the conlleval way.")
@@ -161,7 +169,9 @@ def train_command(ctx: click.Context, **params: Any) -> None:
     """Train a tagger on CoNLL/CoNLL-U files or a known corpus and write a model directory.
 
     Shows a progress bar per epoch (on a terminal) and, at the end, the seqeval report on the
-    dev set (and the test set when given) and where the model was written.
+    dev set (and the test set when given) and where the model was written. The run is
+    checkpointed in <out>.checkpoint at the end of every epoch and on Ctrl-C or SIGTERM;
+    --resume continues it to the model an uninterrupted run would have written.
     """
     values = _merged_values(ctx, params)
     out_dir = values.pop("out", None)
@@ -176,7 +186,7 @@ def train_command(ctx: click.Context, **params: Any) -> None:
 
     from tagger.api import train
 
-    tagger = train(dataset, tag_column, out_dir, force=bool(values.get("force")), **options)
+    tagger = train(dataset, tag_column, out_dir, force=bool(values.get("force")), resume=bool(values.get("resume")), **options)
     scores = tagger.meta.get("scores", {})
     for split, report in scores.items():
         click.echo(f"{split}:")

@@ -7,12 +7,13 @@ import json
 import platform
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from tagger import __version__
 from tagger.config import TaggerConfig, TrainConfig, split_options
-from tagger.errors import ConfigError
+from tagger.errors import ConfigError, OutputError, TrainingError
 from tagger.evaluation import EvaluationReport, evaluate_tags
 from tagger.schemes import convert_labels, convert_tags, detect_scheme, normalize_scheme
 
@@ -81,68 +82,60 @@ def _plot_history(history: List[dict], path: Path, *, plain: bool) -> None:
     plt.close(figure)
 
 
-def train(
-    dataset: Any,
-    tag_column: str,
-    out_dir: Union[str, Path],
-    *,
-    force: bool = False,
-    progress: Optional[bool] = None,
-    callbacks: Sequence[Callable[[dict], None]] = (),
-    log: Optional[Callable[[str], None]] = None,
-    **options: Any,
-) -> "Tagger":  # noqa: F821 (imported lazily)
-    """Trains a tagger on ``dataset['train']`` (early stopping on ``dataset['validation']`` when
-    present), writes it to ``out_dir`` and returns it.
+@dataclass
+class _Labels:
+    """The training split's tags and the label sets derived from them."""
 
-    Args:
-        dataset: A ``datasets.DatasetDict`` from ``corpora.load_corpus`` (``tokens`` plus the tag column).
-        tag_column: The column to learn, e.g. ``ner_tags`` or ``upos``.
-        out_dir: The model directory to write (atomically; an existing model only with ``force``).
-        progress: Show a progress bar per epoch (default: when stderr is a terminal).
-        callbacks: Called after every epoch with its record.
-        log: Receives one line per epoch and a summary (default: stderr).
-        **options: Fields of TaggerConfig and TrainConfig (``cell``, ``hidden_size``, ``layers``,
-            ``crf``, ``char_encoder``, ``embeddings``, ``lr``, ``optimizer``, ``batch_size``,
-            ``max_epochs``, ``seed``, ``device``, ...). The defaults are the reference model.
+    tokens: List[List[str]]
+    tags: List[List[str]]
+    corpus_scheme: str  # the scheme of the corpus's tags
+    training_scheme: str  # the scheme the model learns
+    output_labels: List[str]  # the corpus's labels, in the order of its ClassLabel feature
+    labels: Any  # Vocab of the labels in the training scheme
 
-    Returns:
-        The trained Tagger, with the best dev epoch's weights.
-    """
-    import torch
 
-    from tagger.batching import FormTable, encode_sentence
-    from tagger.devices import resolve_device
-    from tagger.inference import Tagger
-    from tagger.model import SequenceTagger
-    from tagger.schemes import allowed_transitions
-    from tagger.serialization import check_writable, staging_dir, write_model_files
-    from tagger.training import fit, seed_everything
-    from tagger.vocab import PAD, UNK, Vocab, WordVocab, build_char_vocab
+@dataclass
+class _Run:
+    """Everything a training run needs, built from the dataset and the options before training starts."""
 
-    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    model_options, train_options = split_options(options)
-    cfg = TrainConfig(**train_options)
-    TaggerConfig(**model_options)  # validate the architecture options before any work
-    if "train" not in dataset:
-        raise ConfigError(f"the dataset has no 'train' split; splits: {', '.join(dataset)}")
-    check_writable(out_dir, force)
-    device = resolve_device(cfg.device)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
+    cfg: TrainConfig
+    config: TaggerConfig
+    device: Any  # torch.device
+    labels: _Labels
+    tagger: Any  # the Tagger around the network being trained
+    train_set: List[Any]  # EncodedSentence
+    forms: Any  # the FormTable of the training sentences
+    dev_split: Optional[str]
+    dev: Optional[Tuple[List[List[str]], List[List[str]]]]  # dev tokens and tags
 
-    train_tokens = column_values(dataset["train"], TOKENS)
-    train_tags, label_names = column_tags(dataset["train"], tag_column)
-    corpus_scheme = detect_scheme(train_tags)
-    output_labels = label_names or _ordered_labels(train_tags, corpus_scheme)
+
+def _stderr_log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _split_labels(dataset: Any, tag_column: str, cfg: TrainConfig) -> _Labels:
+    """Reads the training split's tokens and tags and derives the labels in both schemes."""
+    from tagger.vocab import Vocab
+
+    tokens = column_values(dataset["train"], TOKENS)
+    tags, label_names = column_tags(dataset["train"], tag_column)
+    corpus_scheme = detect_scheme(tags)
+    output_labels = label_names or _ordered_labels(tags, corpus_scheme)
     training_scheme = _training_scheme(corpus_scheme, cfg.scheme)
     labels = Vocab(convert_labels(output_labels, corpus_scheme, training_scheme), reserved=False)
-    dev_split = next((s for s in ("validation", "dev") if s in dataset), None)
-    other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
+    return _Labels(tokens, tags, corpus_scheme, training_scheme, output_labels, labels)
 
+
+def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig, model_options: Dict[str, Any], log: Callable) -> tuple:
+    """The word vocabulary (with the pretrained vectors' words), the character vocabulary and the
+    vector matrix (None without ``cfg.embeddings``); sets ``word_dim`` from the vectors.
+    """
+    from tagger.vocab import PAD, UNK, WordVocab, build_char_vocab
+
+    other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
     counts = Counter(t for tokens in train_tokens for t in tokens)
     lowercase = model_options.get("lowercase_words", TaggerConfig.lowercase_words)
-    word_counts = Counter()
+    word_counts: Counter = Counter()
     for word, n in counts.items():
         word_counts[word.lower() if lowercase else word] += n
     frequent = [w for w, n in sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= cfg.min_count]
@@ -162,87 +155,259 @@ def train(
             f"embeddings {cfg.embeddings}: {matrix.dim}d, {matrix.coverage() * 100:.1f}% of {len(frequent)} training words found "
             f"({', '.join(f'{k} {v}' for k, v in matrix.stats.items())})"
         )
-    word_vocab = WordVocab(vocab_words, lowercase=lowercase)
-    char_vocab = build_char_vocab(counts)
+    return WordVocab(vocab_words, lowercase=lowercase), build_char_vocab(counts), matrix
+
+
+def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], log: Callable) -> _Run:
+    """Reads the data, builds the vocabularies and the network (seeded) and encodes the training set.
+
+    Raises:
+        ConfigError: no training sentences, or dev labels the training split does not have.
+    """
+    import torch
+
+    from tagger.batching import FormTable
+    from tagger.devices import resolve_device
+    from tagger.inference import Tagger
+    from tagger.model import SequenceTagger
+    from tagger.schemes import allowed_transitions
+    from tagger.training import seed_everything
+
+    device = resolve_device(cfg.device)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    labels = _split_labels(dataset, tag_column, cfg)
+    word_vocab, char_vocab, matrix = _vocabularies(dataset, labels.tokens, cfg, model_options, log)
     config = TaggerConfig(
         **model_options,
         num_words=len(word_vocab),
         num_chars=len(char_vocab),
-        num_tags=len(labels),
-        training_scheme=training_scheme,
-        output_scheme=corpus_scheme,
+        num_tags=len(labels.labels),
+        training_scheme=labels.training_scheme,
+        output_scheme=labels.corpus_scheme,
     )
-
     seed_everything(cfg.seed)
-    constraints = allowed_transitions(labels.items, training_scheme) if config.crf else None
-    model = SequenceTagger(config, constraints)
+    model = SequenceTagger(config, allowed_transitions(labels.labels.items, labels.training_scheme) if config.crf else None)
     if matrix is not None:
         model.set_word_vectors(torch.from_numpy(matrix.vectors))
         del matrix
     model.to(device)
 
     forms = FormTable(char_vocab)
+    train_set = _encode_training_set(labels, word_vocab, forms)
+    tagger = Tagger(model, word_vocab, char_vocab, labels.labels, labels.output_labels, cfg, {})
+    dev_split = next((s for s in ("validation", "dev") if s in dataset), None)
+    dev = None
+    if dev_split is not None:
+        dev_tags, _ = column_tags(dataset[dev_split], tag_column)
+        _check_labels(dev_tags, labels.output_labels, f"{dev_split} split")
+        dev = (column_values(dataset[dev_split], TOKENS), dev_tags)
+    return _Run(cfg, config, device, labels, tagger, train_set, forms, dev_split, dev)
+
+
+def _encode_training_set(labels: _Labels, word_vocab: Any, forms: Any) -> List[Any]:
+    """The non-empty training sentences as ids, their tags converted to the training scheme.
+
+    Raises:
+        ConfigError: the training split has no sentences.
+    """
+    from tagger.batching import encode_sentence
+
+    corpus, scheme = labels.corpus_scheme, labels.training_scheme
     train_set = []
-    for tokens, tags in zip(train_tokens, train_tags):
+    for tokens, tags in zip(labels.tokens, labels.tags):
         if tokens:
-            internal = convert_tags(tags, corpus_scheme, training_scheme) if training_scheme != corpus_scheme else tags
-            train_set.append(encode_sentence(tokens, word_vocab, forms, labels.encode(internal)))
+            internal = convert_tags(tags, corpus, scheme) if scheme != corpus else tags
+            train_set.append(encode_sentence(tokens, word_vocab, forms, labels.labels.encode(internal)))
     if not train_set:
         raise ConfigError("the training split has no sentences")
+    return train_set
 
-    tagger = Tagger(model, word_vocab, char_vocab, labels, output_labels, cfg, {})
+
+def _check_checkpoint(directory: Path, resume: bool, force: bool) -> None:
+    """Refuses at once to start over a checkpoint, or to resume without one.
+
+    Raises:
+        OutputError: a checkpoint of an interrupted run is there and neither ``resume`` nor ``force`` was given.
+        TrainingError: ``resume`` without a checkpoint.
+    """
+    from tagger.checkpoint import CHECKPOINT_FILE
+
+    exists = (directory / CHECKPOINT_FILE).is_file()
+    if exists and not (resume or force):
+        raise OutputError(
+            "holds the checkpoint of an interrupted run: pass --resume (resume=True) to continue it, "
+            "or --force (force=True) to start afresh and replace it",
+            directory,
+        )
+    if resume and not exists:
+        raise TrainingError("no checkpoint to resume from (one is written at the end of every epoch and on Ctrl-C)", directory)
+
+
+def _checkpoint(run: _Run, out_dir: Union[str, Path]) -> Any:
+    """The run's Checkpoint beside ``out_dir``, knowing the configuration and a fingerprint of the data."""
+    from tagger.checkpoint import Checkpoint, checkpoint_dir, data_fingerprint, run_identity
+
+    tagger = run.tagger
+    vocabularies = [tagger.word_vocab.items, tagger.char_vocab.items, run.labels.labels.items, run.labels.output_labels]
+    fingerprint = data_fingerprint(run.train_set, run.forms.forms, vocabularies, run.dev)
+    return Checkpoint(checkpoint_dir(out_dir), run_identity(run.config, run.cfg, run.device, fingerprint))
+
+
+def _fit(
+    run: _Run, checkpoint: Any, resume: bool, metrics_path: Path, callbacks: Sequence[Callable], progress: Optional[bool], log: Callable
+) -> Any:
+    """Trains (or resumes) the run, appending each epoch's record to ``metrics_path``; returns the TrainResult."""
+    from tagger import training
+
+    saved = checkpoint.load() if resume else None
+    done = saved.history(saved.integer("epoch", 1) - 1) if saved is not None else []
+    with metrics_path.open("w", encoding="utf-8") as f:  # a resumed run's metrics start with the epochs already done
+        f.writelines(json.dumps(record) + "\n" for record in done)
+
+    def write_metrics(record: dict) -> None:
+        with metrics_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
     evaluate_dev = None
-    if dev_split is not None:
-        dev_tokens = column_values(dataset[dev_split], TOKENS)
-        dev_tags, _ = column_tags(dataset[dev_split], tag_column)
-        _check_labels(dev_tags, output_labels, f"{dev_split} split")
+    if run.dev is not None:
+        dev_tokens, dev_tags = run.dev
 
         def evaluate_dev(_model: Any) -> EvaluationReport:
-            return evaluate_tags(dev_tags, tagger.predict(dev_tokens, batch_size=cfg.eval_batch_size), corpus_scheme)
+            return evaluate_tags(dev_tags, run.tagger.predict(dev_tokens, batch_size=run.cfg.eval_batch_size), run.labels.corpus_scheme)
 
-    log(
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    model, cfg = run.tagger.model, run.cfg
+    metrics = [write_metrics, *callbacks]
+    return training.fit(model, run.train_set, run.forms, cfg, run.device, evaluate_dev, metrics, show_progress, log, checkpoint, saved)
+
+
+def _describe(run: _Run) -> str:
+    config, labels, model = run.config, run.labels, run.tagger.model
+    return (
         f"training {config.cell} tagger ({'bi' if config.bidirectional else 'uni'}directional, {config.layers} layer(s), "
-        f"{'CRF' if config.crf else 'softmax'}, char {config.char_encoder}) on {len(train_set)} sentences, "
-        f"{len(labels)} labels ({corpus_scheme} -> {training_scheme}), {sum(p.numel() for p in model.parameters()):,} parameters, {device}"
+        f"{'CRF' if config.crf else 'softmax'}, char {config.char_encoder}) on {len(run.train_set)} sentences, "
+        f"{len(labels.labels)} labels ({labels.corpus_scheme} -> {labels.training_scheme}), "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, {run.device}"
     )
-    with staging_dir(out_dir, force) as staging:
-        metrics_path = staging / "metrics.jsonl"
 
-        def write_metrics(record: dict) -> None:
-            with metrics_path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
 
-        show_progress = sys.stderr.isatty() if progress is None else progress
-        result = fit(model, train_set, forms, cfg, device, evaluate_dev, [write_metrics, *callbacks], show_progress, log)
-        model.load_state_dict(result.best_state)
-        tagger.model.eval()
-        scores: Dict[str, Any] = {}
-        if result.best_report is not None:
-            scores[dev_split] = result.best_report.to_dict()
-        if "test" in dataset:
-            scores["test"] = evaluate(tagger, dataset["test"], tag_column).to_dict()
-        tagger.meta = {
-            "tagger_version": __version__,
-            "torch_version": torch.__version__,
-            "python": platform.python_version(),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "corpus": {name: len(dataset[name]) for name in dataset},
-            "tag_column": tag_column,
-            "embeddings": cfg.embeddings,
-            "best_epoch": result.best_epoch,
-            "epochs": len(result.history),
-            "stopped_because": result.stopped_because,
-            "training_time_s": round(result.seconds, 1),
-            "scores": scores,
-        }
-        write_model_files(staging, tagger.to_files())
-        _plot_history(result.history, staging / "training.png", plain=corpus_scheme == "plain")
-    log(
-        f"best epoch {result.best_epoch} of {len(result.history)} ({result.stopped_because}); "
-        + (f"dev {'accuracy' if corpus_scheme == 'plain' else 'F1'} {result.best_score * 100:.2f}; " if result.best_report else "")
-        + f"model written to {out_dir}"
-    )
-    return tagger
+def _meta(run: _Run, dataset: Any, tag_column: str, result: Any, scores: Dict[str, Any]) -> Dict[str, Any]:
+    import torch
+
+    return {
+        "tagger_version": __version__,
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "corpus": {name: len(dataset[name]) for name in dataset},
+        "tag_column": tag_column,
+        "embeddings": run.cfg.embeddings,
+        "best_epoch": result.best_epoch,
+        "epochs": len(result.history),
+        "stopped_because": result.stopped_because,
+        "training_time_s": round(result.seconds, 1),
+        "scores": scores,
+    }
+
+
+def _write_model(run: _Run, result: Any, dataset: Any, tag_column: str, staging: Path) -> None:
+    """Loads the best weights, scores the test split and writes the model files into ``staging``.
+
+    Raises:
+        TrainingError: the best weights are not finite (such a model is never written).
+    """
+    import torch
+
+    from tagger.serialization import write_model_files
+
+    if not all(bool(torch.isfinite(t).all()) for t in result.best_state.values() if t.is_floating_point()):
+        raise TrainingError("the trained weights are not finite; no model was written")
+    tagger = run.tagger
+    tagger.model.load_state_dict(result.best_state)
+    tagger.model.eval()
+    scores: Dict[str, Any] = {}
+    if result.best_report is not None:
+        scores[run.dev_split] = result.best_report.to_dict()
+    if "test" in dataset:
+        scores["test"] = evaluate(tagger, dataset["test"], tag_column).to_dict()
+    tagger.meta = _meta(run, dataset, tag_column, result, scores)
+    write_model_files(staging, tagger.to_files())
+    _plot_history(result.history, staging / "training.png", plain=run.labels.corpus_scheme == "plain")
+
+
+def train(
+    dataset: Any,
+    tag_column: str,
+    out_dir: Union[str, Path],
+    *,
+    force: bool = False,
+    resume: bool = False,
+    progress: Optional[bool] = None,
+    callbacks: Sequence[Callable[[dict], None]] = (),
+    log: Optional[Callable[[str], None]] = None,
+    **options: Any,
+) -> "Tagger":  # noqa: F821 (imported lazily)
+    """Trains a tagger on ``dataset['train']`` (early stopping on ``dataset['validation']`` when
+    present), writes it to ``out_dir`` and returns it.
+
+    The run is checkpointed in ``<out_dir>.checkpoint`` at the end of every epoch and on Ctrl-C or
+    SIGTERM; the checkpoint is removed once the model is written.
+
+    Args:
+        dataset: A ``datasets.DatasetDict`` from ``corpora.load_corpus`` (``tokens`` plus the tag column).
+        tag_column: The column to learn, e.g. ``ner_tags`` or ``upos``.
+        out_dir: The model directory to write (atomically; an existing model only with ``force``).
+        force: Replace an existing model in ``out_dir`` (and start afresh over a checkpoint).
+        resume: Continue the interrupted run checkpointed beside ``out_dir`` (same options and data);
+            it reaches the weights the uninterrupted run would have (bit for bit on CPU).
+        progress: Show a progress bar per epoch (default: when stderr is a terminal).
+        callbacks: Called after every epoch with its record.
+        log: Receives one line per epoch and a summary (default: stderr).
+        **options: Fields of TaggerConfig and TrainConfig (``cell``, ``hidden_size``, ``layers``,
+            ``crf``, ``char_encoder``, ``embeddings``, ``lr``, ``optimizer``, ``batch_size``,
+            ``max_epochs``, ``seed``, ``device``, ...). The defaults are the reference model.
+
+    Returns:
+        The trained Tagger, with the best dev epoch's weights.
+
+    Raises:
+        TrainingError: a non-finite loss (the last checkpoint is kept), or a checkpoint that does
+            not belong to this run.
+    """
+    from tagger.checkpoint import checkpoint_dir
+    from tagger.serialization import check_writable, staging_dir
+    from tagger.signals import terminate_raises
+
+    log = log or _stderr_log
+    model_options, train_options = split_options(options)
+    cfg = TrainConfig(**train_options)
+    TaggerConfig(**model_options)  # validate the architecture options before any work
+    if "train" not in dataset:
+        raise ConfigError(f"the dataset has no 'train' split; splits: {', '.join(dataset)}")
+    check_writable(out_dir, force)
+    with terminate_raises(), staging_dir(out_dir, force) as staging:
+        _check_checkpoint(checkpoint_dir(out_dir), resume, force)
+        run = _prepare(dataset, tag_column, cfg, model_options, log)
+        checkpoint = _checkpoint(run, out_dir)
+        log(_describe(run))
+        result = _fit(run, checkpoint, resume, staging / "metrics.jsonl", callbacks, progress, log)
+        try:
+            _write_model(run, result, dataset, tag_column, staging)
+        except KeyboardInterrupt:
+            log(f"interrupted after training; the finished run is in {checkpoint.directory}: add --resume to write its model")
+            raise
+    checkpoint.remove()
+    log(_summary(run, result, out_dir))
+    return run.tagger
+
+
+def _summary(run: _Run, result: Any, out_dir: Union[str, Path]) -> str:
+    """The last line of a run: the best epoch, its dev score and where the model went."""
+    dev = ""
+    if result.best_report:
+        dev = f"dev {'accuracy' if run.labels.corpus_scheme == 'plain' else 'F1'} {result.best_score * 100:.2f}; "
+    return f"best epoch {result.best_epoch} of {len(result.history)} ({result.stopped_because}); {dev}model written to {out_dir}"
 
 
 def _check_labels(tag_lists: Sequence[Sequence[str]], known: Sequence[str], where: str, path: Optional[str] = None) -> None:

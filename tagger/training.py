@@ -1,25 +1,44 @@
 """The training loop: zero_grad -> forward -> loss -> backward -> clip -> step, a dev evaluation
 every epoch, the best weights kept, early stopping on the dev score.
+
+With a :class:`~tagger.checkpoint.Checkpoint`, the whole state of the run is saved at the end of
+every epoch and when the run is interrupted (Ctrl-C, SIGTERM), and a saved run resumes to the very
+weights the uninterrupted run would have reached (on CPU, with the same number of threads). A
+signal that arrives during a training step takes effect when the step is done, so a checkpoint
+never holds half an update. A non-finite loss stops the run with a :class:`TrainingError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from tagger.allocator import keep_freed_memory
 from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, word_dropout
+from tagger.checkpoint import (
+    Checkpoint,
+    SavedRun,
+    numpy_rng_json,
+    optimizer_tensors,
+    python_rng_json,
+    restore_optimizer,
+)
 from tagger.config import TrainConfig
 from tagger.devices import autocast_dtype, mixed_precision
-from tagger.evaluation import EvaluationReport
+from tagger.errors import TrainingError
+from tagger.evaluation import EvaluationReport, TypeScores
 from tagger.model import SequenceTagger
+from tagger.signals import Terminated
 
 EpochCallback = Callable[[dict], None]
 
@@ -37,6 +56,20 @@ class TrainResult:
     stopped_because: str = ""
 
 
+@dataclass
+class Progress:
+    """How far a run has got; with the model, optimiser and RNG states, what a checkpoint holds."""
+
+    batch_rng: tuple  # the batch-order RNG's state before this epoch's batches were drawn
+    epoch_loss: torch.Tensor  # summed sentence loss of this epoch's steps so far, on the device
+    epoch: int = 1  # the epoch in progress, from 1
+    step: int = 0  # steps of that epoch already taken
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
+    epochs_without_gain: int = 0
+    elapsed: float = 0.0  # training seconds before this process (a resumed run)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -46,6 +79,11 @@ def seed_everything(seed: int) -> None:
 def lr_at(epoch: int, base_lr: float, decay: float) -> float:
     """Learning rate of epoch ``epoch`` (0-based): ``base_lr / (1 + decay * epoch)`` (Ma & Hovy)."""
     return base_lr / (1.0 + decay * epoch)
+
+
+def sync_is_cheap(device: torch.device) -> bool:
+    """Whether reading a value back from ``device`` every step costs nothing (CPU) or stalls it (GPU)."""
+    return device.type == "cpu"
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -66,10 +104,12 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
         return adam(params, lr=lr, weight_decay=cfg.weight_decay, foreach=True)
 
 
-def _progress(total: int, epoch: int, enabled: bool):
+def _progress(total: int, epoch: int, enabled: bool, initial: int = 0):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=f"epoch {epoch}", unit="tok", unit_scale=True, leave=False, disable=not enabled, file=sys.stderr)
+    return tqdm(
+        total=total, initial=initial, desc=f"epoch {epoch}", unit="tok", unit_scale=True, leave=False, disable=not enabled, file=sys.stderr
+    )
 
 
 def _grad_scaler() -> "torch.amp.GradScaler":
@@ -77,6 +117,65 @@ def _grad_scaler() -> "torch.amp.GradScaler":
     if hasattr(torch.amp, "GradScaler"):
         return torch.amp.GradScaler("cuda")
     return torch.cuda.amp.GradScaler()
+
+
+def _all_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    """Whether every value of ``tensors`` is finite (one synchronisation on a GPU)."""
+    floating = [t.detach() for t in tensors if t.is_floating_point()]
+    return not floating or bool(torch.stack([torch.isfinite(t).all() for t in floating]).all())
+
+
+class HeldSignals:
+    """SIGINT and SIGTERM as exceptions (``KeyboardInterrupt``, ``Terminated``), held back inside
+    :meth:`held` until the block is done, so that a training step is applied whole or not at all.
+
+    Installed only in the main thread, for the duration of :meth:`installed`, and never over a
+    signal the process ignores (``nohup``, a background job); the previous handlers come back after.
+    """
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: Optional[int] = None
+        self.torn = False  # an exception escaped a held block: the state may be half updated
+
+    @staticmethod
+    def _exception(signum: int) -> KeyboardInterrupt:
+        return Terminated(f"received signal {signum}") if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._holding:
+            self._pending = signum
+        else:
+            raise self._exception(signum)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+                previous[signum] = signal.signal(signum, self._handle)
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        except BaseException:
+            self.torn = True
+            raise
+        finally:
+            self._holding = False
+        if self._pending is not None:
+            signum, self._pending = self._pending, None
+            raise self._exception(signum)
 
 
 def fit(
@@ -89,6 +188,8 @@ def fit(
     callbacks: Sequence[EpochCallback] = (),
     progress: bool = False,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    checkpoint: Optional[Checkpoint] = None,
+    resume_from: Optional[SavedRun] = None,
 ) -> TrainResult:
     """Trains ``model`` in place and returns the best weights (by dev score, else by epoch).
 
@@ -98,96 +199,318 @@ def fit(
         callbacks: Called after every epoch with that epoch's record (as written to metrics.jsonl).
         progress: Show a tqdm bar per epoch on stderr.
         log: Receives one line per epoch.
-    """
-    keep_freed_memory()
-    rng = random.Random(cfg.seed)
-    dropout_generator = torch.Generator(device=device).manual_seed(cfg.seed)
-    optimizer = make_optimizer(model, cfg)
-    base_lr = cfg.learning_rate()
-    use_amp = cfg.mixed_precision and device.type == "cuda"
-    amp_dtype = autocast_dtype(device)
-    scaler = _grad_scaler() if use_amp and amp_dtype == torch.float16 else None
-    params = [p for p in model.parameters() if p.requires_grad]
-    lengths = [len(s) for s in train_set]
-    started = time.perf_counter()
-    result = TrainResult(best_state={}, best_epoch=-1, best_score=-math.inf, best_report=None)
-    epochs_without_gain = 0
+        checkpoint: Where to save the run at the end of every epoch and on KeyboardInterrupt (which
+            is re-raised); SIGTERM raises ``Terminated`` (a KeyboardInterrupt) during the run.
+        resume_from: A saved run (``checkpoint.load()``) to continue instead of starting afresh.
 
-    for epoch in range(1, cfg.max_epochs + 1):
-        lr = lr_at(epoch - 1, base_lr, cfg.lr_decay)
-        for group in optimizer.param_groups:
+    Raises:
+        TrainingError: the loss or the weights became non-finite (the last checkpoint is kept), or
+            ``resume_from`` does not fit this model and optimiser.
+    """
+    trainer = _Trainer(model, train_set, train_forms, cfg, device, evaluate, callbacks, progress, log, checkpoint)
+    return trainer.run(resume_from)
+
+
+class _Trainer:
+    """One training run: the loop of :func:`fit`, with the state a checkpoint saves and restores."""
+
+    def __init__(
+        self,
+        model: SequenceTagger,
+        train_set: Sequence[EncodedSentence],
+        train_forms: FormTable,
+        cfg: TrainConfig,
+        device: torch.device,
+        evaluate: Optional[Callable[[SequenceTagger], EvaluationReport]],
+        callbacks: Sequence[EpochCallback],
+        progress: bool,
+        log: Callable[[str], None],
+        checkpoint: Optional[Checkpoint],
+    ):
+        keep_freed_memory()
+        self.model, self.train_set, self.train_forms, self.cfg, self.device = model, train_set, train_forms, cfg, device
+        self.evaluate, self.callbacks, self.progress, self.log, self.checkpoint = evaluate, callbacks, progress, log, checkpoint
+        self.rng = random.Random(cfg.seed)
+        self.dropout_generator = torch.Generator(device=device).manual_seed(cfg.seed)
+        self.optimizer = make_optimizer(model, cfg)
+        self.base_lr = cfg.learning_rate()
+        self.use_amp = cfg.mixed_precision and device.type == "cuda"
+        self.scaler = _grad_scaler() if self.use_amp and autocast_dtype(device) == torch.float16 else None
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.lengths = [len(s) for s in train_set]
+        self.steps_per_epoch = -(-len(train_set) // cfg.batch_size)
+        self.check_every_step = sync_is_cheap(device)
+        self.signals = HeldSignals()
+        self.result = TrainResult(best_state={}, best_epoch=-1, best_score=-math.inf, best_report=None)
+        self.at = Progress(batch_rng=self.rng.getstate(), epoch_loss=torch.zeros((), device=device))
+        self.on_disk: Optional[tuple] = None  # (epoch, step) of the checkpoint last written or resumed
+        self.started = 0.0
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self, resume_from: Optional[SavedRun]) -> TrainResult:
+        if resume_from is not None:
+            self.restore(resume_from)
+            self.log(f"resuming from {resume_from.path.parent}: epoch {self.at.epoch}, step {self.at.step} of {self.steps_per_epoch}")
+        self.started = time.perf_counter() - self.at.elapsed
+        with self.signals.installed():
+            try:
+                while not self.result.stopped_because:
+                    if self.at.epoch > self.cfg.max_epochs:
+                        self.result.stopped_because = f"max_epochs={self.cfg.max_epochs} reached"
+                        break
+                    self.epoch()
+            except KeyboardInterrupt:
+                self.save_on_interrupt()
+                raise
+        self.result.seconds = time.perf_counter() - self.started
+        return self.result
+
+    def epoch(self) -> None:
+        """Trains the epoch in progress from its next step, then evaluates and records it."""
+        at, cfg = self.at, self.cfg
+        lr = lr_at(at.epoch - 1, self.base_lr, cfg.lr_decay)
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
+        self.rng.setstate(at.batch_rng)
         # Batches are built once per epoch (bucketed by length), not per step.
         batches: List[Batch] = [
-            make_batch([train_set[i] for i in ids], train_forms) for ids in bucketed_batches(lengths, cfg.batch_size, rng)
+            make_batch([self.train_set[i] for i in ids], self.train_forms)
+            for ids in bucketed_batches(self.lengths, cfg.batch_size, self.rng)
         ]
-        model.train()
-        total_loss = torch.zeros((), device=device)  # summed on the device: no sync per step on a GPU
-        total_tokens, epoch_start = 0, time.perf_counter()
-        bar = _progress(sum(lengths), epoch, progress)
-        for step, batch in enumerate(batches):
-            batch = batch.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            words = word_dropout(batch.words, batch.mask, cfg.word_dropout, dropout_generator)
-            with mixed_precision(device, use_amp):
-                loss = model.loss(batch, words)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            if cfg.clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, cfg.clip)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            n = batch.num_tokens
-            total_loss += loss.detach() * len(batch.lengths)
-            total_tokens += n
-            if progress:
-                bar.update(n)
+        self.model.train()
+        bar = _progress(sum(self.lengths), at.epoch, self.progress, at.epoch_tokens)
+        clock = time.perf_counter()
+        for step in range(at.step, len(batches)):
+            with self.signals.held():  # a signal now takes effect once the step is done and counted
+                loss = self.step(batches[step], step + 1)
+                now = time.perf_counter()
+                at.step, at.epoch_seconds, clock = step + 1, at.epoch_seconds + now - clock, now
+            if self.progress:
+                bar.update(batches[step].num_tokens)
                 if step % 20 == 0:
                     bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         bar.close()
-        train_seconds = time.perf_counter() - epoch_start
+        self.end_epoch(lr)
+
+    def step(self, batch: Batch, number: int) -> torch.Tensor:
+        """One update on ``batch`` (the epoch's step ``number``, from 1); returns its loss."""
+        at, cfg, optimizer, scaler = self.at, self.cfg, self.optimizer, self.scaler
+        batch = batch.to(self.device)
+        optimizer.zero_grad(set_to_none=True)
+        words = word_dropout(batch.words, batch.mask, cfg.word_dropout, self.dropout_generator)
+        with mixed_precision(self.device, self.use_amp):
+            loss = self.model.loss(batch, words)
+        if self.check_every_step and not math.isfinite(loss.item()):  # before the update spoils the weights
+            raise self.non_finite(f"the loss is not finite ({loss.item()})", number)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if cfg.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        at.epoch_loss += loss.detach() * len(batch.lengths)  # summed on the device: no sync per step on a GPU
+        at.epoch_tokens += batch.num_tokens
+        return loss
+
+    def end_epoch(self, lr: float) -> None:
+        """Checks the epoch's loss and weights, scores the dev set, keeps the best weights, saves."""
+        at = self.at
+        loss = at.epoch_loss.item() / len(self.train_set)
+        if not math.isfinite(loss):
+            raise self.non_finite(f"the epoch's loss is not finite ({loss})")
+        if not _all_finite(self.params):
+            raise self.non_finite("the weights are not finite after its last step")
         record = {
-            "epoch": epoch,
+            "epoch": at.epoch,
             "lr": lr,
-            "loss": total_loss.item() / len(train_set),
-            "train_tokens_per_s": total_tokens / train_seconds,
-            "train_seconds": train_seconds,
+            "loss": loss,
+            "train_tokens_per_s": at.epoch_tokens / max(at.epoch_seconds, 1e-9),
+            "train_seconds": at.epoch_seconds,
         }
-        model.eval()  # dropout off: dev scores and model selection must match inference
-        report = evaluate(model) if evaluate is not None else None
-        score = report.main_score if report is not None else float(epoch)
+        self.model.eval()  # dropout off: dev scores and model selection must match inference
+        report = self.evaluate(self.model) if self.evaluate is not None else None
+        score = report.main_score if report is not None else float(at.epoch)
         if report is not None:
             record.update(dev_f1=report.f1, dev_precision=report.precision, dev_recall=report.recall, dev_accuracy=report.accuracy)
-        record["elapsed_s"] = time.perf_counter() - started
-        improved = score > result.best_score
-        if improved:
-            result.best_score, result.best_epoch, result.best_report = score, epoch, report
-            result.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            epochs_without_gain = 0
-        else:
-            epochs_without_gain += 1
-        record["best"] = improved
-        result.history.append(record)
-        for callback in callbacks:
+        record["elapsed_s"] = time.perf_counter() - self.started
+        with self.signals.held():  # the epoch is recorded whole, or not at all
+            improved = self.commit(record, report, score)
+        for callback in self.callbacks:
             callback(record)
+        self.save()
         dev = f"  dev {'acc' if report is not None and report.scheme == 'plain' else 'F1'} {score * 100:.2f}" if report is not None else ""
-        log(
-            f"epoch {epoch:3d}  loss {record['loss']:.4f}  lr {lr:.4g}  {record['train_tokens_per_s']:,.0f} tok/s"
+        self.log(
+            f"epoch {record['epoch']:3d}  loss {record['loss']:.4f}  lr {lr:.4g}  {record['train_tokens_per_s']:,.0f} tok/s"
             f"{dev}{'  *' if improved else ''}  ({record['elapsed_s']:.0f}s)"
         )
-        if evaluate is not None and epochs_without_gain >= cfg.patience:
+
+    def commit(self, record: dict, report: Optional[EvaluationReport], score: float) -> bool:
+        """Records the finished epoch, moves on to the next and decides whether to stop there."""
+        at, result, cfg = self.at, self.result, self.cfg
+        improved = score > result.best_score
+        if improved:
+            result.best_score, result.best_epoch, result.best_report = score, at.epoch, report
+            result.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            at.epochs_without_gain = 0
+        else:
+            at.epochs_without_gain += 1
+        record["best"] = improved
+        result.history.append(record)
+        if self.evaluate is not None and at.epochs_without_gain >= cfg.patience:
             result.stopped_because = f"no dev improvement for {cfg.patience} epochs"
-            break
-        if cfg.max_minutes is not None and time.perf_counter() - started > cfg.max_minutes * 60:
+        elif cfg.max_minutes is not None and time.perf_counter() - self.started > cfg.max_minutes * 60:
             result.stopped_because = f"time limit of {cfg.max_minutes} minutes"
-            break
-    else:
-        result.stopped_because = f"max_epochs={cfg.max_epochs} reached"
-    result.seconds = time.perf_counter() - started
-    return result
+        at.epoch, at.step, at.batch_rng = at.epoch + 1, 0, self.rng.getstate()
+        at.epoch_loss, at.epoch_tokens, at.epoch_seconds = torch.zeros((), device=self.device), 0, 0.0
+        return improved
+
+    def non_finite(self, what: str, step: Optional[int] = None) -> TrainingError:
+        where = f"epoch {self.at.epoch}, step {step}" if step is not None else f"epoch {self.at.epoch}"
+        kept = "no checkpoint was written yet"
+        if self.checkpoint is not None and self.on_disk is not None:
+            epoch, at_step = self.on_disk
+            moment = f"epoch {epoch}, step {at_step}" if at_step else (f"the end of epoch {epoch - 1}" if epoch > 1 else "the start")
+            kept = f"the checkpoint of {moment} is kept in {self.checkpoint.directory}"
+        return TrainingError(
+            f"training stopped at {where}: {what}; lower the learning rate or look for extreme values in the data ({kept})"
+        )
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Writes the checkpoint of the present state (a signal waits until it is written)."""
+        if self.checkpoint is None:
+            return
+        with self.signals.held():
+            self.checkpoint.save(self.state_json(), self.state_tensors())
+            self.on_disk = (self.at.epoch, self.at.step)
+
+    def save_on_interrupt(self) -> None:
+        """Saves the run unless the interrupt tore a step or the state is no longer finite, and says how to resume."""
+        if self.checkpoint is None:
+            return
+        if self.signals.torn or not (_all_finite(self.params) and math.isfinite(self.at.epoch_loss.item())):
+            self.log(f"interrupted; the checkpoint in {self.checkpoint.directory} is the one of the last epoch (if any)")
+            return
+        self.save()
+        self.log(
+            f"interrupted at epoch {self.at.epoch}, step {self.at.step} of {self.steps_per_epoch}: checkpoint written to "
+            f"{self.checkpoint.directory}; to continue, run the same command with --resume (tagger.train(..., resume=True))"
+        )
+
+    def state_json(self) -> Dict[str, Any]:
+        at, result = self.at, self.result
+        report = result.best_report.to_dict() if result.best_report is not None else None
+        return {
+            "epoch": at.epoch,
+            "step": at.step,
+            "steps_per_epoch": self.steps_per_epoch,
+            "lr": lr_at(at.epoch - 1, self.base_lr, self.cfg.lr_decay),  # for the record: a pure function of the epoch
+            "batch_rng": python_rng_json(at.batch_rng),
+            "python_rng": python_rng_json(random.getstate()),
+            "numpy_rng": numpy_rng_json(),
+            "epoch_tokens": at.epoch_tokens,
+            "epoch_seconds": at.epoch_seconds,
+            "epochs_without_gain": at.epochs_without_gain,
+            "elapsed_s": time.perf_counter() - self.started,
+            "best_epoch": result.best_epoch,
+            "best_score": result.best_score if result.best_epoch > 0 else None,
+            "best_report": report,
+            "history": result.history,
+            "stopped_because": result.stopped_because,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+        }
+
+    def state_tensors(self) -> Dict[str, torch.Tensor]:
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        tensors.update({f"best.{k}": v for k, v in self.result.best_state.items()})
+        tensors.update(optimizer_tensors(self.optimizer, self.params))
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.dropout"] = self.dropout_generator.get_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors["epoch_loss"] = self.at.epoch_loss
+        return tensors
+
+    def restore(self, saved: SavedRun) -> None:
+        """Puts this run in the state ``saved`` holds, after checking all of it.
+
+        Raises:
+            TrainingError: a field of the wrong type or range, or a tensor of the wrong name or shape.
+        """
+        epoch = saved.integer("epoch", 1)
+        step = saved.integer("step", 0, self.steps_per_epoch)
+        history = saved.history(epoch - 1)
+        best_epoch = saved.integer("best_epoch", -1, epoch - 1)
+        best_score = saved.number("best_score", optional=best_epoch < 1)
+        weights = saved.weights("model", self.model.state_dict())
+        best = saved.weights("best", self.model.state_dict()) if best_epoch >= 1 else {}
+        optimizer = saved.optimizer_state(self.cfg.optimizer, self.params)
+        rngs = {name: saved.tensor(f"rng.{name}", like) for name, like in self._rng_states().items()}
+        epoch_loss = saved.tensor("epoch_loss", self.at.epoch_loss.cpu(), finite=True)
+        if saved.untaken():
+            raise saved.error(f"unexpected tensor(s) {', '.join(saved.untaken()[:3])}")
+        at = Progress(
+            batch_rng=saved.python_rng("batch_rng"),
+            epoch_loss=epoch_loss.to(self.device),
+            epoch=epoch,
+            step=step,
+            epoch_tokens=saved.integer("epoch_tokens"),
+            epoch_seconds=saved.number("epoch_seconds"),
+            epochs_without_gain=saved.integer("epochs_without_gain"),
+            elapsed=saved.number("elapsed_s"),
+        )
+        python_rng, numpy_rng = saved.python_rng("python_rng"), saved.numpy_rng("numpy_rng")
+        report = _report(saved, best_epoch)
+        stopped_because = saved.text("stopped_because")
+        scaler = saved.state.get("scaler")
+        if (scaler is None) != (self.scaler is None) or (scaler is not None and not _is_scaler_state(scaler)):
+            raise saved.error("scaler state does not fit this run's mixed precision")
+        # Everything checked: now change the run.
+        self.model.load_state_dict(weights)
+        restore_optimizer(self.optimizer, optimizer)
+        if self.scaler is not None:
+            self.scaler.load_state_dict(scaler)
+        self._set_rng_states(rngs)
+        random.setstate(python_rng)
+        np.random.set_state(numpy_rng)
+        self.at = at
+        self.result = TrainResult(
+            best, best_epoch, best_score if best_score is not None else -math.inf, report, history, 0.0, stopped_because
+        )
+        self.on_disk = (epoch, step)
+
+    def _rng_states(self) -> Dict[str, torch.Tensor]:
+        states = {"torch": torch.get_rng_state(), "dropout": self.dropout_generator.get_state()}
+        if self.device.type == "cuda":
+            states["cuda"] = torch.cuda.get_rng_state(self.device)
+        return states
+
+    def _set_rng_states(self, states: Dict[str, torch.Tensor]) -> None:
+        torch.set_rng_state(states["torch"].clone())
+        self.dropout_generator.set_state(states["dropout"].clone())
+        if "cuda" in states:
+            torch.cuda.set_rng_state(states["cuda"].clone(), self.device)
+
+
+def _report(saved: SavedRun, best_epoch: int) -> Optional[EvaluationReport]:
+    """The best epoch's dev report from a checkpoint (None without a dev set or a best epoch)."""
+    value = saved.state.get("best_report")
+    if value is None:
+        return None
+    try:
+        per_type = {name: TypeScores(**scores) for name, scores in value["per_type"].items()}
+        return EvaluationReport(**{**value, "per_type": per_type})
+    except (TypeError, KeyError, AttributeError):
+        raise saved.error("best_report is not an evaluation report") from None
+
+
+def _is_scaler_state(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and type(v) in (int, float) for k, v in value.items())

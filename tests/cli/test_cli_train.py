@@ -72,8 +72,10 @@ class FakeTrain:
     def __init__(self) -> None:
         self.calls: List[Dict[str, Any]] = []
 
-    def __call__(self, dataset: Any, tag_column: str, out_dir: Any, *, force: bool = False, **options: Any) -> Any:
-        self.calls.append({"dataset": dataset, "tag_column": tag_column, "out": str(out_dir), "force": force, "options": options})
+    def __call__(self, dataset: Any, tag_column: str, out_dir: Any, *, force: bool = False, resume: bool = False, **options: Any) -> Any:
+        self.calls.append(
+            {"dataset": dataset, "tag_column": tag_column, "out": str(out_dir), "force": force, "resume": resume, "options": options}
+        )
         return SimpleNamespace(meta={"scores": {}})
 
 
@@ -107,9 +109,16 @@ def test_only_given_flags_reach_the_library(fake_train: FakeTrain, data: Data, t
     assert result.exit_code == 0, result.output
     (call,) = fake_train.calls
     assert call["options"] == {"crf": False, "word_dropout": 0.1, "max_minutes": 0.5, "bidirectional": False}
-    assert call["tag_column"] == "tags" and call["force"] is False
+    assert call["tag_column"] == "tags" and call["force"] is False and call["resume"] is False
     assert sorted(call["dataset"]) == ["train", "validation"]
     assert result.stdout.strip().endswith(f"model written to {tmp_path / 'm'}")
+
+
+def test_resume_reaches_the_library(fake_train: FakeTrain, data: Data, tmp_path: Path) -> None:
+    result = invoke(["train", "--train", data.train, "--out", tmp_path / "m", "--cache-dir", data.cache, "--resume", "--lr", "0.1"])
+    assert result.exit_code == 0, result.output
+    (call,) = fake_train.calls
+    assert call["resume"] is True and call["options"] == {"lr": 0.1}
 
 
 @pytest.mark.parametrize(
