@@ -142,18 +142,27 @@ def claim_output_dir(out_dir: PathLike, force: bool) -> Iterator[Path]:
         yield out
 
 
+_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG})
+
+
 @contextlib.contextmanager
 def staging_dir(out_dir: PathLike, force: bool) -> Iterator[Path]:
     """A temporary directory beside ``out_dir`` that becomes ``out_dir`` when the block succeeds.
 
     ``out_dir``'s lock is held from entry (see ``claim_output_dir``) to the publish, which checks
     again what is there (see ``publish``). On an error in the block the temporary directory is
-    removed and ``out_dir`` is untouched.
+    removed and ``out_dir`` is untouched; a full or read-only disk while writing in it is an
+    ``OutputError`` naming ``out_dir``.
     """
     with claim_output_dir(out_dir, force) as out:
         staging = new_directory_beside(out)
         try:
             yield staging
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in _DISK_ERRORS and (exc.filename is None or str(staging) in os.fspath(exc.filename)):
+                raise OutputError(f"cannot write: {exc.strerror}", out_dir) from None  # never the temporary name
+            raise
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

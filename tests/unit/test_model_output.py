@@ -8,6 +8,7 @@ cannot both write it; the umask is honoured; what is written is fsynced; JSON ho
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -263,4 +264,19 @@ def test_non_finite_numbers_are_refused_not_written_as_json(files: ModelFiles, t
     with pytest.raises(ConfigError, match=r"meta\.json: scores\.dev\.f1 is (nan|inf|-inf); JSON has no NaN or infinity") as info:
         save_model(out, bad)
     assert ".partial" not in str(info.value)
+    assert not out.exists() and hidden(tmp_path) == []
+
+
+def test_a_full_disk_while_writing_the_model_names_the_model_directory(
+    files: ModelFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "model"
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OutputError) as info:
+        save_model(out, files)
+    assert str(info.value) == f"{out}: cannot write: No space left on device"
     assert not out.exists() and hidden(tmp_path) == []
