@@ -1,6 +1,8 @@
 """Saved models reload bit for bit, tag identically, and bad model directories give clear errors."""
 
 import json
+import shutil
+import time
 
 import pytest
 import torch
@@ -88,3 +90,28 @@ def test_load_errors(trained, tmp_path):
     file_path.write_text("x")
     with pytest.raises(ModelFileError, match="not a model directory"):
         Tagger.load(file_path)
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("hidden_size", 30000, "config.json: bad model configuration: hidden_size must be <= "),  # asked for 14.4 GB
+        ("layers", 1_000_000, "config.json: bad model configuration: layers must be <= "),  # 5.6 GB (torch), 2 GB (numpy)
+        ("hidden_size", 4000, "model.safetensors: weight .* has shape"),  # 29 s and 970 MB before its error
+        ("crf", "false", "config.json: bad model configuration: crf must be a bool"),  # loaded as a CRF
+    ],
+)
+def test_a_config_that_lies_about_its_weights_is_refused_at_once(trained, tmp_path, engine, key, value, message):
+    from tagger.numpy_tagger import NumpyTagger
+
+    path, _ = trained
+    lying = tmp_path / "lying"
+    shutil.copytree(path, lying)
+    config = json.loads((lying / "config.json").read_text())
+    config["model"][key] = value
+    (lying / "config.json").write_text(json.dumps(config))
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match=message):
+        Tagger.load(lying, device="cpu") if engine == "torch" else NumpyTagger.load(lying)
+    assert time.perf_counter() - start < 2.0
