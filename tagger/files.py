@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import json
 import math
@@ -425,13 +426,21 @@ def fsync_tree(path: PathLike) -> None:
         fsync_directory(root)
 
 
+@functools.lru_cache(maxsize=None)
+def _libc_renameat2() -> Any:
+    """The C library's ``renameat2`` (glibc >= 2.28), or None."""
+    import ctypes
+
+    return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+
+
 def _renameat2(src: str, dst: str, flags: int) -> bool:
     """Linux ``renameat2``; False where the C library, kernel or file system lacks it."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
 
-    function = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)  # glibc >= 2.28
+    function = _libc_renameat2()
     if function is None:
         return False
     at_fdcwd = -100
