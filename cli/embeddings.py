@@ -6,8 +6,10 @@ the functions, so the commands' ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, Optional, Tuple
+import warnings
+from typing import Any, Iterator, Optional, Tuple
 
 import click
 
@@ -27,6 +29,21 @@ def _echo_info(info: Any, as_json: bool) -> None:
         click.echo(f"nearest to {word!r}:")
         for other, similarity in neighbours:
             click.echo(f"  {similarity:7.4f}  {other}")
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Print each warning the library emits as one ``tagger: warning: ...`` line on stderr, as it happens."""
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        click.echo(f"tagger: warning: {message}", err=True)
+
+    from tagger.embeddings import UnsafeFormatWarning
+
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("always", UnsafeFormatWarning)  # every load of a pickle says so, even under -W error
+        warnings.showwarning = show
+        yield
 
 
 @click.group(
@@ -134,7 +151,12 @@ def train_vectors_command(
 INFO_EPILOG = """\b
 Examples:
   tagger embeddings info vectors.bin --word Paris --word Monday
-  tagger embeddings info glove.6B.100d.txt --word paris --topn 5 --limit 100000"""
+  tagger embeddings info glove.6B.100d.txt --word paris --topn 5 --limit 100000
+  tagger embeddings info vectors.kv --format gensim   # a pickle: only for a file you trust
+
+\b
+gensim's own files (.kv, .model) are pickles, which can run code when loaded: they are read
+only with --format gensim, never detected."""
 
 
 @embeddings_group.command("info", epilog=INFO_EPILOG)
@@ -142,7 +164,12 @@ Examples:
 @click.option("--word", "words", multiple=True, metavar="WORD", help="Print the nearest neighbours of WORD (repeatable).")
 @click.option("--topn", type=click.IntRange(min=1), default=10, show_default=True, help="Neighbours per word.")
 @click.option(
-    "--format", "vectors_format", type=click.Choice(EMBEDDINGS_FORMATS), default="auto", show_default=True, help="The file's format."
+    "--format",
+    "vectors_format",
+    type=click.Choice(EMBEDDINGS_FORMATS),
+    default="auto",
+    show_default=True,
+    help="The file's format; auto detects all but gensim, whose pickles can run code and are read only when named.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Read only the first N vectors (word2vec and GloVe files).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -151,4 +178,6 @@ def info_vectors_command(file: str, words: Tuple[str, ...], topn: int, vectors_f
     """Show the vocabulary size and dimension of a vector FILE, and nearest neighbours of --word."""
     from tagger.vectors import vectors_info
 
-    _echo_info(vectors_info(file, words, topn=topn, format=vectors_format, limit=limit), as_json)
+    with _warnings_as_lines():
+        info = vectors_info(file, words, topn=topn, format=vectors_format, limit=limit)
+    _echo_info(info, as_json)

@@ -5,6 +5,18 @@ negative300.bin``, fastText ``.vec``), GloVe text without a header line (``glove
 gensim's own saved ``KeyedVectors``/``Word2Vec``/``FastText`` files and Facebook fastText ``.bin``
 models (``cc.en.300.bin``), any of them gzip-compressed too.
 
+Vector files come from the internet, so none is trusted:
+
+- gensim's own files are pickles, and loading a pickle can run any code. They are loaded only when
+  the caller names the format (``format="gensim"``), never because of a file's content or suffix,
+  and loading one emits :class:`UnsafeFormatWarning`. Under ``format="auto"`` a pickle is an error.
+- Numbers from a header are checked before anything is allocated: the vector size against
+  :data:`MAX_DIM`, and an uncompressed file's vector count (and fastText's matrix shape) against the
+  file's size. A compressed file's count is never trusted (memory grows with the rows actually read).
+- A line longer than :data:`MAX_LINE_BYTES` is an error, so no "line" is read whole into memory.
+- A row the vocabulary uses must hold finite numbers: ``nan``, ``inf`` or a value beyond float32 is
+  an error naming the file and line (or entry). Rows nobody asks for are skipped unparsed.
+
 word2vec and GloVe files are *streamed*: one pass over the file keeps only the rows the vocabulary
 asks for, and skips the other rows without parsing their floats, so a 1M x 300 file never sits in
 memory as a whole. gensim loads only the formats nobody can stream (its pickles, fastText models),
@@ -18,10 +30,14 @@ word's character n-grams; every other word gets a seeded random row.
 from __future__ import annotations
 
 import codecs
+import functools
 import gc
 import gzip
 import math
 import numbers
+import re
+import struct
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +57,28 @@ RESERVED = (PAD, UNK)
 FASTTEXT_MAGIC = 793712314  # little-endian int32 at offset 0 of a Facebook fastText .bin
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
-_NATIVE_SUFFIXES = (".kv", ".model", ".wv")
+_NATIVE_SUFFIXES = (".kv", ".model", ".wv")  # gensim's usual names: never a reason to unpickle, only a hint
 _COMPRESSED_SUFFIXES = (".gz", ".bz2")
 _SNIFF_BYTES = 1 << 20  # enough for the header and a whole first text row of any sane width
 _READ_BYTES = 1 << 22  # binary reads; large reads bypass the buffered reader's copy
 _MAX_WORD_BYTES = 1 << 20  # a "word" longer than this means the file is not word2vec binary
 _CHUNK_BYTES = 64 << 20  # above glibc's mmap threshold, so a freed chunk goes back to the OS at once
+
+MAX_DIM = 10_000
+"""The largest vector size a file may declare. Published vectors have 25 to 1,024 dimensions (4,096
+at most); a larger header number is taken for a corrupt or hostile file, not a reason to allocate."""
+MAX_LINE_BYTES = _SNIFF_BYTES
+"""The longest line a text vector file may have (1 MiB: a MAX_DIM row of long floats fits in a quarter)."""
+_MAX_HEADER_DIGITS = 18  # int() of a 5,000-digit "number" raises ValueError on Python >= 3.11
+_PICKLE_HINT = (
+    "loading a pickle can run code, so it is read only when its format is named, for a file you trust: "
+    "format='gensim' (tagger train --embeddings-format gensim, tagger embeddings info --format gensim)"
+)
+
+
+class UnsafeFormatWarning(UserWarning):
+    """A vector file is being loaded in a format (gensim's pickles) that can run code."""
+
 
 PathLike = Union[str, Path]
 
@@ -89,44 +121,77 @@ class PretrainedMatrix:
 
 
 def detect_format(path: PathLike) -> str:
-    """Tell a vector file's format from its content (and, for gensim pickles, its extension).
+    """Tell a vector file's format from its content; never "gensim", whose files are pickles.
 
     Args:
         path: The vector file; gzip-compressed files are looked into.
 
     Returns:
-        One of "fasttext", "gensim", "word2vec-binary", "word2vec-text", "glove".
+        One of "fasttext", "word2vec-binary", "word2vec-text", "glove".
 
     Raises:
-        EmbeddingsError: The file is missing, unreadable, empty or in none of these formats.
+        EmbeddingsError: The file is missing, unreadable, empty, a pickle (gensim's own format,
+            loaded only by naming it: see :func:`resolve_format`), or in none of these formats.
     """
     path = _check_file(path)
     detected = _sniff(path)
+    if detected == "gensim":
+        raise EmbeddingsError(f"the file is a pickle (gensim's own format); {_PICKLE_HINT}", path)
     if detected is None:
+        if _plain_suffix(path) in _NATIVE_SUFFIXES:
+            raise EmbeddingsError(
+                f"unrecognised word-vector format; a {_plain_suffix(path)} file is usually a gensim pickle, and {_PICKLE_HINT}",
+                path,
+            )
         raise EmbeddingsError(
-            "unrecognised word-vector format (expected word2vec binary or text, GloVe text, "
-            "a gensim KeyedVectors/model file or a fastText .bin)",
+            "unrecognised word-vector format (expected word2vec binary or text, GloVe text or a fastText .bin; "
+            "gensim's own files are read only with format='gensim')",
             path,
         )
     return detected
 
 
+def resolve_format(path: PathLike, format: str = "auto") -> str:
+    """The format to read ``path`` in: detected under "auto", else ``format`` once the content agrees.
+
+    "gensim" (a pickle) comes back only when asked for by name; :func:`load_gensim_vectors` then
+    warns before loading it.
+
+    Args:
+        path: The vector file.
+        format: One of ``FORMATS``.
+
+    Returns:
+        One of ``FORMATS`` but "auto".
+
+    Raises:
+        ConfigError: ``format`` is not one of ``FORMATS``.
+        EmbeddingsError: The file is missing, unreadable, malformed, a pickle under "auto", or its
+            content contradicts ``format``.
+    """
+    if format not in FORMATS:
+        raise ConfigError(f"unknown embeddings format {format!r}; expected one of {', '.join(FORMATS)}")
+    checked = _check_file(path)
+    return detect_format(checked) if format == "auto" else _confirm_format(checked, format)
+
+
 def _sniff(path: Path) -> Optional[str]:
-    """The format of ``path`` judged from its first megabyte, or None when it fits none."""
+    """The format of ``path`` judged from its first megabyte ("gensim" for any pickle), or None when it fits none."""
     head = _read_head(path)
     if not head:
         raise EmbeddingsError("empty file; expected word vectors", path)
     if len(head) >= 4 and int.from_bytes(head[:4], "little", signed=True) == FASTTEXT_MAGIC:
         return "fasttext"
-    if _plain_suffix(path) in _NATIVE_SUFFIXES or head[0] == 0x80:  # 0x80: pickle protocol >= 2
+    if head[0] == 0x80:  # pickle protocol >= 2 (gensim writes 4); older pickles fit no format below
         return "gensim"
     ended = len(head) < _SNIFF_BYTES  # the whole file is in `head`
     head = head[len(_UTF8_BOM) :] if head.startswith(_UTF8_BOM) else head
     first, rest = _split_line(head, ended)
     if first is None:
         return None
-    header = _header_numbers(first)
+    header = _header_numbers(first, path)
     if header is not None:
+        _check_header_range(*header, path)
         if not rest.strip():  # the file ends after its header: the suffix is all there is to go by
             return "word2vec-binary" if _plain_suffix(path) == ".bin" else "word2vec-text"
         second, _ = _split_line(rest, ended)
@@ -135,6 +200,7 @@ def _sniff(path: Path) -> Optional[str]:
         return "word2vec-text" if _is_text_row(second, header[1]) else "word2vec-binary"
     fields = first.split()
     if len(fields) >= 2 and _is_text_row(first, len(fields) - 1):
+        _check_glove_dim(len(fields) - 1, path)
         return "glove"
     return None
 
@@ -157,12 +223,53 @@ def _split_line(data: bytes, ended: bool) -> tuple[Optional[bytes], bytes]:
     return None, b""
 
 
-def _header_numbers(line: bytes) -> Optional[tuple[int, int]]:
-    """(count, dim) when ``line`` is a word2vec header "N D", else None."""
+_INTEGER = re.compile(rb"[+-]?[0-9]+")
+
+
+def _header_numbers(line: bytes, path: Path) -> Optional[tuple[int, int]]:
+    """(count, dim) when ``line`` is two integers, a word2vec header "N D" (maybe out of range), else None.
+
+    A first line of two integers is always taken for a header, so "10 -5" is a bad header (line 1)
+    rather than a one-dimensional GloVe row.
+    """
     fields = line.split()
-    if len(fields) == 2 and all(f.isdigit() for f in fields) and int(fields[1]) > 0:
-        return int(fields[0]), int(fields[1])
-    return None
+    if len(fields) != 2 or not all(_INTEGER.fullmatch(f) for f in fields):
+        return None
+    for number in fields:
+        if len(number.lstrip(b"+-")) > _MAX_HEADER_DIGITS:
+            raise EmbeddingsError(f"the header number {number[:20].decode()}... has {len(number)} digits; not a vector file?", path, 1)
+    return int(fields[0]), int(fields[1])
+
+
+def _check_header_range(count: int, dim: int, path: Path) -> None:
+    """Reject a header whose numbers no vector file has (negative, zero or beyond MAX_DIM)."""
+    if count < 0 or dim < 1:
+        raise EmbeddingsError(f"bad word2vec header '{count} {dim}': expected COUNT >= 0 and DIM >= 1", path, 1)
+    if dim > MAX_DIM:
+        raise EmbeddingsError(f"the header gives dimension {dim}; vector files have at most MAX_DIM={MAX_DIM}", path, 1)
+
+
+def _check_glove_dim(dim: int, path: Path) -> None:
+    if dim > MAX_DIM:
+        raise EmbeddingsError(f"the first row has dimension {dim}; vector files have at most MAX_DIM={MAX_DIM}", path, 1)
+
+
+def _check_header_size(count: int, dim: int, path: Path, row_bytes: int, header_bytes: int) -> None:
+    """Check an uncompressed file is big enough for ``count`` rows of at least ``row_bytes`` each.
+
+    A compressed file's count is not checked (its size says little), and is never trusted: memory
+    grows only with the rows actually read.
+    """
+    if _is_gzip(path) or not path.is_file():
+        return
+    available = path.stat().st_size - header_bytes
+    if count * row_bytes > available:
+        raise EmbeddingsError(
+            f"the header announces {count} vectors of dimension {dim} (at least {row_bytes} bytes each), "
+            f"but the file holds {available} bytes after it",
+            path,
+            1,
+        )
 
 
 def _is_text_row(line: bytes, dim: int) -> bool:
@@ -181,10 +288,12 @@ def _is_text_row(line: bytes, dim: int) -> bool:
 
 
 def _confirm_format(path: Path, fmt: str) -> str:
-    """Accept an explicit format unless the content clearly says otherwise."""
+    """Accept an explicit format unless the content clearly says otherwise (a pickle is never read as another format)."""
     detected = _sniff(path)
     if detected is None or detected == fmt:
         return fmt
+    if detected == "gensim":
+        raise EmbeddingsError(f"format {fmt!r} was given, but the file is a pickle (gensim's own format); {_PICKLE_HINT}", path)
     raise EmbeddingsError(f"format {fmt!r} was given, but the file looks like {detected!r}", path)
 
 
@@ -220,7 +329,9 @@ def build_matrix(
         vocab_words: The training vocabulary, distinct strings, reserved tokens first if any.
         extra_words: Words of the dev/test files, to give rows when the file knows them.
         max_vectors: Add the file's first N new words instead of ``extra_words``.
-        format: One of ``FORMATS``; "auto" detects it (see :func:`detect_format`).
+        format: One of ``FORMATS``; "auto" detects it (see :func:`detect_format`). "gensim" (a
+            pickle, which can run code) is loaded only when named here, with an
+            :class:`UnsafeFormatWarning`.
         seed: Seed of the random rows.
         unicode_errors: How to decode words that are not valid UTF-8 (``str.decode``'s ``errors``);
             gensim's default "strict" makes such a word an error naming the entry.
@@ -229,7 +340,8 @@ def build_matrix(
         The matrix, its words and per-row provenance.
 
     Raises:
-        EmbeddingsError: The file is missing, unreadable, truncated or malformed.
+        EmbeddingsError: The file is missing, unreadable, truncated or malformed; a pickle under
+            "auto"; a header number out of range or beyond the file's size; a used vector not finite.
         ConfigError: ``format`` or ``max_vectors`` is not a valid option.
         ValueError: ``vocab_words`` holds a duplicate or a non-string.
     """
@@ -238,19 +350,18 @@ def build_matrix(
         codecs.lookup_error(unicode_errors)
     except LookupError:
         raise ConfigError(f"unknown unicode_errors handler {unicode_errors!r}") from None
-    if format not in FORMATS:
-        raise ConfigError(f"unknown embeddings format {format!r}; expected one of {', '.join(FORMATS)}")
     if max_vectors is not None:
         if not _is_count(max_vectors) or max_vectors < 0:
             raise ConfigError(f"max_vectors must be None or an integer >= 0, got {max_vectors!r}")
         max_vectors = int(max_vectors)
-    checked = _check_file(path)
-    fmt = detect_format(checked) if format == "auto" else _confirm_format(checked, format)
+    fmt = resolve_format(path, format)
+    checked = Path(path)
     collector = _Collector(vocab, () if max_vectors is not None else extra_words, max_vectors)
     if fmt in ("gensim", "fasttext"):
         return _build_from_gensim(checked, fmt, collector, seed)
     try:
-        with _open_binary(checked) as stream:
+        # "1e50" overflows float32 to inf, quietly: the finiteness check reports it with its line.
+        with _open_binary(checked) as stream, np.errstate(over="ignore"):
             if fmt == "word2vec-binary":
                 _read_word2vec_binary(stream, checked, collector, unicode_errors)
             else:
@@ -289,9 +400,10 @@ def random_matrix(vocab_words: Sequence[str], dim: int, *, seed: int = 0) -> Pre
 class _RowStore:
     """An append-only float32 row list in large chunks, drained into the final matrix chunk by chunk."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, max_rows: Optional[int] = None):
         self.dim = dim
-        self.rows_per_chunk = max(1, _CHUNK_BYTES // (4 * dim))
+        # Never more rows per chunk than will ever be kept: a small max_vectors allocates little.
+        self.rows_per_chunk = max(1, min(_CHUNK_BYTES // (4 * dim), max_rows if max_rows is not None else _CHUNK_BYTES))
         self.chunks: list[np.ndarray] = []
         self.size = 0
 
@@ -352,7 +464,7 @@ class _Collector:
         self.dim = dim
         self.form_rows = np.empty((len(self.slots), dim), dtype=np.float32)
         self.have = bytearray(len(self.slots))
-        self.added = _RowStore(dim)
+        self.added = _RowStore(dim, self.max_vectors)
 
     def wants(self, word: str) -> bool:
         """Whether the file's next entry, ``word``, has a vector worth parsing."""
@@ -466,7 +578,9 @@ def _fill_random(out: np.ndarray, seed: int) -> None:
 
 def _read_word2vec_binary(stream: IO[bytes], path: Path, collector: _Collector, unicode_errors: str) -> None:
     """One pass over a word2vec binary file: header line "N D", then N times "word " + D float32."""
-    count, dim = _parse_header(stream.readline(4096), path)
+    header = stream.readline(4096)
+    count, dim = _parse_header(header, path)
+    _check_header_size(count, dim, path, 4 * dim + 1, len(header))  # a row: at least a space and dim floats
     collector.start(dim)
     nbytes = 4 * dim
     wants, put = collector.wants, collector.put
@@ -508,7 +622,10 @@ def _read_word2vec_binary(stream: IO[bytes], path: Path, collector: _Collector, 
             raw = raw.lstrip(b"\n")
         word = _decode(raw, unicode_errors, path, f"entry {index + 1} of {count}")
         if wants(word):
-            put(word, np.frombuffer(buf, dtype="<f4", count=dim, offset=space + 1))
+            vector = np.frombuffer(buf, dtype="<f4", count=dim, offset=space + 1)
+            if not np.isfinite(vector).all():
+                raise _not_finite(path, f"entry {index + 1} of {count} ({word!r})")
+            put(word, vector)
         pos = end
     collector.file_entries = count
 
@@ -516,19 +633,25 @@ def _read_word2vec_binary(stream: IO[bytes], path: Path, collector: _Collector, 
 def _read_text(stream: IO[bytes], path: Path, collector: _Collector, unicode_errors: str, has_header: bool) -> None:
     """One pass over a word2vec text file ("N D" header) or a GloVe file (no header).
 
-    A row is a word and ``dim`` numbers separated by spaces. The vector is the *last* ``dim``
-    fields, so words containing spaces (glove.840B's ". . .") still read right; GloVe's ``dim``
-    is the number of fields of the first row minus one. Blank lines are skipped.
+    A row is a word and ``dim`` numbers separated by spaces. A word2vec row has exactly ``dim + 1``
+    fields, as gensim requires. A GloVe vector is the *last* ``dim`` fields, so words containing
+    spaces (glove.840B's ". . .") still read right; GloVe's ``dim`` is the number of fields of the
+    first row minus one. Blank lines are skipped.
     """
     count: Optional[int] = None
     dim = 0
     entries = 0
     wants, put = collector.wants, collector.put
-    for line_no, line in enumerate(stream, start=1):
+    # readline(limit), not iteration: a file without newlines must not become one huge bytes object.
+    lines = iter(functools.partial(stream.readline, MAX_LINE_BYTES), b"")
+    for line_no, line in enumerate(lines, start=1):
+        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
+            raise EmbeddingsError(f"the line is longer than {MAX_LINE_BYTES} bytes; not a text vector file?", path, line_no)
         if line_no == 1:
             line = line[len(_UTF8_BOM) :] if line.startswith(_UTF8_BOM) else line
             if has_header:
                 count, dim = _parse_header(line, path)
+                _check_header_size(count, dim, path, 2 * dim, len(line))  # a row: at least dim digits and dim spaces
                 collector.start(dim)
                 continue
         stripped = line.rstrip()
@@ -538,6 +661,7 @@ def _read_text(stream: IO[bytes], path: Path, collector: _Collector, unicode_err
             dim = len(stripped.split()) - 1
             if dim < 1:
                 raise EmbeddingsError("expected a word and its vector, found one field", path, line_no)
+            _check_glove_dim(dim, path)
             collector.start(dim)
         if count is not None and entries == count:
             break  # like gensim, read no more rows than the header announces
@@ -548,7 +672,7 @@ def _read_text(stream: IO[bytes], path: Path, collector: _Collector, unicode_err
             raw = stripped[:cut]
         else:
             fields = stripped.split()
-            if len(fields) < dim + 1:
+            if len(fields) < dim + 1 or (has_header and len(fields) != dim + 1):
                 raise EmbeddingsError(f"expected a word and {dim} numbers, found {len(fields)} fields", path, line_no)
             raw = b" ".join(fields[:-dim])
             values = fields[-dim:]
@@ -560,15 +684,16 @@ def _read_text(stream: IO[bytes], path: Path, collector: _Collector, unicode_err
     if not dim:
         raise EmbeddingsError("empty file; expected word vectors", path)
     if count is not None and entries < count:
-        raise EmbeddingsError(f"the header announces {count} vectors but the file ends after {entries}", path)
+        raise EmbeddingsError(f"the header announces {count} vectors but the file ends after {entries}", path, 1)
     collector.file_entries = entries
 
 
 def _parse_header(line: bytes, path: Path) -> tuple[int, int]:
-    header = _header_numbers(line)
+    header = _header_numbers(line, path)
     if header is None:
         shown = line[:60].decode("utf-8", "replace").strip()
         raise EmbeddingsError(f"expected a word2vec header 'COUNT DIM', found {shown!r}", path, 1)
+    _check_header_range(*header, path)
     return header
 
 
@@ -576,9 +701,17 @@ def _parse_floats(values: list[bytes], dim: int, path: Path, line_no: int) -> np
     if len(values) != dim:
         raise EmbeddingsError(f"expected {dim} numbers, found {len(values)}", path, line_no)
     try:
-        return np.array(values, dtype=np.float32)
+        vector = np.array(values, dtype=np.float32)
     except ValueError:
         raise EmbeddingsError("the vector holds something that is not a number", path, line_no) from None
+    if not np.isfinite(vector).all():
+        raise _not_finite(path, None, line_no)
+    return vector
+
+
+def _not_finite(path: Path, where: Optional[str], line_no: Optional[int] = None) -> EmbeddingsError:
+    what = "the vector is not finite (nan, inf, or beyond float32's range)"
+    return EmbeddingsError(f"{where}: {what}" if where else what, path, line_no)
 
 
 def _decode(raw: bytes, errors: str, path: Path, where: str, line_no: Optional[int] = None) -> str:
@@ -601,34 +734,63 @@ def _truncated(index: int, count: int, path: Path) -> EmbeddingsError:
 
 def _build_from_gensim(path: Path, fmt: str, collector: _Collector, seed: int) -> PretrainedMatrix:
     """Load a gensim pickle or fastText .bin with gensim, copy out the rows needed, drop gensim's objects."""
-    kv = _load_keyed_vectors(path, fmt)
+    kv = load_gensim_vectors(path, fmt)
     try:
         collector.start(int(kv.vector_size))
         key_to_index = kv.key_to_index
         for form, slot in collector.slots.items():
             index = key_to_index.get(form)
             if index is not None:
-                collector.form_rows[slot] = kv.vectors[index]
+                collector.form_rows[slot] = _finite_entry(kv, index, path)
                 collector.have[slot] = 1
         if collector.collecting:
             for index, key in enumerate(kv.index_to_key):
                 if isinstance(key, str) and key not in collector.present:
-                    collector.put(key, kv.vectors[index])
+                    collector.put(key, _finite_entry(kv, index, path))
                     if not collector.collecting:
                         break
         collector.file_entries = len(kv.index_to_key)
-        return collector.assemble(seed, str(path), fmt, ngrams=_ngram_lookup(kv))
+        return collector.assemble(seed, str(path), fmt, ngrams=_ngram_lookup(kv, path))
     finally:
         # "The full KeyedVectors is not kept in memory": every row above was copied out of it.
         del kv
         gc.collect()
 
 
-def _load_keyed_vectors(path: Path, fmt: str):
-    """Load ``path`` as gensim KeyedVectors (or FastTextKeyedVectors); any failure becomes EmbeddingsError."""
+def _finite_entry(kv, index: int, path: Path) -> np.ndarray:
+    """Row ``index`` of gensim's ``kv``, shape (dim,), checked to be finite."""
+    vector = kv.vectors[index]
+    if not np.isfinite(vector).all():
+        raise _not_finite(path, f"entry {index + 1} ({kv.index_to_key[index]!r})")
+    return vector
+
+
+def load_gensim_vectors(path: PathLike, fmt: str):
+    """Load a file gensim must parse (a gensim pickle or a fastText ``.bin``) as gensim KeyedVectors.
+
+    A pickle is loaded as asked, with an :class:`UnsafeFormatWarning` first: call this only for a
+    format the user named. A fastText file's header and vocabulary are checked first (see
+    :func:`_check_fasttext`). Any failure of gensim's becomes an EmbeddingsError.
+
+    Args:
+        path: The vector file.
+        fmt: "gensim" or "fasttext" (as :func:`resolve_format` returned it).
+
+    Returns:
+        gensim ``KeyedVectors`` (``FastTextKeyedVectors`` for fastText models).
+
+    Raises:
+        EmbeddingsError: The file cannot be loaded, or holds no word vectors.
+    """
+    assert fmt in ("gensim", "fasttext"), fmt
+    path = Path(path)
     compressed = path.suffix in _COMPRESSED_SUFFIXES
     if _is_gzip(path) and not compressed:
         raise EmbeddingsError("gzip-compressed gensim and fastText files must have a .gz suffix", path)
+    if fmt == "fasttext":
+        _check_fasttext(path)
+    else:
+        warnings.warn(f"{path}: loading a gensim pickle, which can run code; load only files you trust", UnsafeFormatWarning, stacklevel=2)
     try:
         from gensim.models.keyedvectors import KeyedVectors
 
@@ -653,7 +815,102 @@ def _load_keyed_vectors(path: Path, fmt: str):
     raise EmbeddingsError(f"the gensim file holds a {type(loaded).__name__}, not word vectors", path)
 
 
-def _ngram_lookup(kv) -> Optional[Callable[[str], Optional[np.ndarray]]]:
+class _FastTextReader:
+    """Sequential little-endian reads from a fastText ``.bin``, each one an EmbeddingsError when the file ends early."""
+
+    def __init__(self, stream: IO[bytes], path: Path):
+        self.stream = stream
+        self.path = path
+        self.position = 0  # bytes consumed so far
+        self.buf = b""
+        self.pos = 0  # consumed bytes of buf (kept, not sliced off, so passing a word copies nothing)
+
+    def _fill(self, at_least: int, what: str) -> None:
+        """Read until ``buf`` holds ``at_least`` unconsumed bytes."""
+        while len(self.buf) - self.pos < at_least:
+            more = self.stream.read(max(_READ_BYTES, at_least))
+            if not more:
+                raise EmbeddingsError(f"the fastText file ends inside its {what} (truncated?)", self.path)
+            self.buf = self.buf[self.pos :] + more
+            self.pos = 0
+
+    def take(self, size: int, what: str) -> bytes:
+        self._fill(size, what)
+        data = self.buf[self.pos : self.pos + size]
+        self.pos += size
+        self.position += size
+        return data
+
+    def unpack(self, fmt: str, what: str) -> tuple:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))
+
+    def skip_word(self, index: int, count: int) -> None:
+        """Pass one vocabulary entry: a NUL-terminated word, an int64 count and an int8 type."""
+        what = f"word {index + 1} of the {count} its header announces"
+        nul = self.buf.find(b"\0", self.pos)
+        while nul < 0:
+            if len(self.buf) - self.pos > _MAX_WORD_BYTES:
+                raise EmbeddingsError(f"{what} is longer than {_MAX_WORD_BYTES} bytes; not a fastText file?", self.path)
+            scanned = len(self.buf) - self.pos
+            self._fill(scanned + 1, what)
+            nul = self.buf.find(b"\0", self.pos + scanned)
+        self.take(nul + 10 - self.pos, what)
+
+
+def _check_fasttext(path: Path) -> None:
+    """Check a Facebook fastText ``.bin``'s header, vocabulary and matrix shape before gensim reads it.
+
+    gensim allocates from these numbers and loops for ever on a file cut inside its vocabulary.
+    The layout (fastText's ``args.cc``/``dictionary.cc``/``densematrix.cc``): magic and version
+    (int32), 12 int32 options and a float64, then vocabulary size, word count and label count
+    (int32), token count and pruned-index size (int64), the words, the pruned index, a quantisation
+    flag (int8) and the input matrix: rows and columns (int64) and rows x columns float32.
+    """
+    size = None if _is_gzip(path) or not path.is_file() else path.stat().st_size
+    try:
+        with _open_binary(path) as stream:
+            reader = _FastTextReader(stream, path)
+            reader.take(8, "header")  # magic (checked by detection) and version
+            dim, *_, bucket, _minn, _maxn, _lr_update_rate, _t = reader.unpack("<12id", "header")
+            if not 1 <= dim <= MAX_DIM:
+                raise EmbeddingsError(f"the fastText header gives dimension {dim}; expected 1 to MAX_DIM={MAX_DIM}", path)
+            vocab_size, nwords, nlabels = reader.unpack("<3i", "dictionary header")
+            _ntokens, pruned = reader.unpack("<2q", "dictionary header")
+            if bucket < 0 or not 0 <= nwords <= vocab_size or nlabels != 0:
+                raise EmbeddingsError(
+                    f"unsupported or corrupt fastText header: {vocab_size} entries, {nwords} words, {nlabels} labels, "
+                    f"{bucket} buckets (supervised models, with labels, are not supported)",
+                    path,
+                )
+            _check_room(size, reader.position, vocab_size * 10, f"{vocab_size} vocabulary entries", path)
+            for index in range(vocab_size):
+                reader.skip_word(index, vocab_size)
+            if pruned > 0:
+                _check_room(size, reader.position, pruned * 8, f"a pruned index of {pruned} entries", path)
+                for _ in range(pruned // (_READ_BYTES // 8)):
+                    reader.take(_READ_BYTES, "pruned index")
+                reader.take(pruned % (_READ_BYTES // 8) * 8, "pruned index")
+            if reader.take(1, "matrix header") != b"\0":
+                raise EmbeddingsError("quantised fastText models (.ftz) are not supported", path)
+            rows, columns = reader.unpack("<2q", "matrix header")
+            if columns != dim or rows != nwords + bucket:
+                raise EmbeddingsError(
+                    f"the fastText matrix is {rows} x {columns}, but the header's {nwords} words, {bucket} buckets "
+                    f"and dimension {dim} make it {nwords + bucket} x {dim}",
+                    path,
+                )
+            _check_room(size, reader.position, rows * columns * 4, f"a {rows} x {columns} float32 matrix", path)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise EmbeddingsError(f"cannot read the file: {exc}", path) from None
+
+
+def _check_room(size: Optional[int], position: int, needed: int, what: str, path: Path) -> None:
+    """Check that an uncompressed file (``size`` known) holds ``needed`` more bytes after ``position``."""
+    if size is not None and needed > size - position:
+        raise EmbeddingsError(f"the header announces {what} (at least {needed} bytes), but the file holds {size - position} more", path)
+
+
+def _ngram_lookup(kv, path: Path) -> Optional[Callable[[str], Optional[np.ndarray]]]:
     """For a fastText model, a function giving a word's character n-gram vector (None without n-grams)."""
     from gensim.models.fasttext import FastTextKeyedVectors, ft_ngram_hashes
 
@@ -663,7 +920,10 @@ def _ngram_lookup(kv) -> Optional[Callable[[str], Optional[np.ndarray]]]:
     def ngram_vector(word: str) -> Optional[np.ndarray]:
         if not len(ft_ngram_hashes(word, kv.min_n, kv.max_n, kv.bucket)):
             return None  # gensim would return the zero vector, which is no better than a random row
-        return np.array(kv.get_vector(word), dtype=np.float32)
+        vector = np.array(kv.get_vector(word), dtype=np.float32)
+        if not np.isfinite(vector).all():
+            raise _not_finite(path, f"the character n-grams of {word!r}")
+        return vector
 
     return ngram_vector
 

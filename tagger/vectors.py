@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -270,50 +270,57 @@ def _atomic_path(out: Path) -> Iterator[Path]:
 
 
 def load_vectors(path: PathLike, format: str = "auto", *, limit: Optional[int] = None) -> Tuple[Any, str]:
-    """Load a vector file as gensim ``KeyedVectors``.
+    """Load a vector file as gensim ``KeyedVectors``, through ``tagger.embeddings``'s checks.
+
+    word2vec and GloVe files are read by ``tagger.embeddings``'s streaming reader (header numbers
+    checked before allocating, rows checked to be finite) and handed to gensim as an array. gensim
+    parses fastText ``.bin`` files once their header is checked, and unpickles its own files only
+    when ``format="gensim"`` is named (with an ``UnsafeFormatWarning``): never under ``auto``.
 
     Args:
-        path: word2vec binary or text, GloVe text (no header), a gensim KeyedVectors/model file
-            or a Facebook fastText ``.bin`` (gzip-compressed too, as gensim reads them).
+        path: word2vec binary or text, GloVe text (no header), a Facebook fastText ``.bin``, or a
+            gensim KeyedVectors/model file with ``format="gensim"`` (gzip-compressed too).
         format: One of ``tagger.embeddings.FORMATS``; ``auto`` detects it from the content.
-        limit: Read only the first ``limit`` vectors (word2vec and GloVe files).
+        limit: Read only the first ``limit`` distinct words (word2vec and GloVe files).
 
     Returns:
         ``(keyed_vectors, format)``.
 
     Raises:
-        EmbeddingsError: Missing, unrecognised or unreadable file.
+        EmbeddingsError: Missing, unrecognised, malformed or unreadable file; a pickle under ``auto``;
+            a vector that is not finite.
+        ConfigError: ``format`` is not one of ``tagger.embeddings.FORMATS``.
     """
-    from tagger.embeddings import FORMATS, detect_format
+    from tagger.embeddings import build_matrix, load_gensim_vectors, resolve_format
 
-    if format not in FORMATS:
-        raise ConfigError(f"embeddings format must be one of {', '.join(FORMATS)}, got {format!r}")
-    fmt = detect_format(path) if format == "auto" else format
-    name = str(path)
-    try:
-        from gensim.models.keyedvectors import KeyedVectors
+    fmt = resolve_format(path, format)
+    if fmt in ("gensim", "fasttext"):
+        kv = load_gensim_vectors(path, fmt)
+        _check_finite(kv, str(path))
+        return kv, fmt
+    matrix = build_matrix(path, [], max_vectors=sys.maxsize if limit is None else limit, format=fmt)
 
-        with warnings.catch_warnings():
-            # gensim's no_header reader opens the file twice and leaves one handle to the GC.
-            warnings.simplefilter("ignore", ResourceWarning)
-            if fmt == "fasttext":
-                from gensim.models.fasttext import load_facebook_vectors
+    from gensim.models.keyedvectors import KeyedVectors
 
-                return load_facebook_vectors(name), fmt
-            if fmt == "gensim":
-                from gensim.utils import SaveLoad
+    # The attributes gensim's own load_word2vec_format fills, set without copying the matrix again.
+    kv = KeyedVectors(vector_size=matrix.dim)
+    kv.index_to_key = matrix.words
+    kv.key_to_index = {word: index for index, word in enumerate(matrix.words)}
+    kv.vectors = matrix.vectors
+    kv.next_index = len(matrix.words)
+    return kv, fmt
 
-                loaded = SaveLoad.load(name)
-                kv = loaded if isinstance(loaded, KeyedVectors) else getattr(loaded, "wv", None)
-                if not isinstance(kv, KeyedVectors):
-                    raise EmbeddingsError(f"the gensim file holds a {type(loaded).__name__}, not word vectors", name)
-                return kv, fmt
-            kv = KeyedVectors.load_word2vec_format(name, binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit)
-            return kv, fmt
-    except EmbeddingsError:
-        raise
-    except Exception as exc:  # gensim raises anything on a corrupt file; never show its traceback
-        raise EmbeddingsError(f"cannot load as {fmt}: {type(exc).__name__}: {exc}", name) from None
+
+def _check_finite(kv: Any, path: str) -> None:
+    """Raise EmbeddingsError naming the first entry of gensim's ``kv`` that is not finite (fastText n-grams too)."""
+    import numpy as np
+
+    bad = np.flatnonzero(~np.isfinite(kv.vectors).all(axis=1))
+    if len(bad):
+        raise EmbeddingsError(f"entry {bad[0] + 1} ({kv.index_to_key[bad[0]]!r}): the vector is not finite (nan or inf)", path)
+    ngrams = getattr(kv, "vectors_ngrams", None)
+    if ngrams is not None and not np.isfinite(ngrams).all():
+        raise EmbeddingsError("a character n-gram vector is not finite (nan or inf)", path)
 
 
 def vectors_info(

@@ -86,10 +86,10 @@ def test_refuses_to_overwrite_without_force(corpus: Path, tmp_path: Path) -> Non
 
 def test_info_on_an_unreadable_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.vec"
-    bad.write_text("2 3\nthe 0.1 0.2\n", encoding="utf-8")
+    bad.write_text("2 3\nthe 0.1 0.2 0.3\ncat 0.1 0.2\n", encoding="utf-8")
     result = invoke(["embeddings", "info", bad, "--format", "word2vec-text"])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"tagger: error: {bad}: cannot load as word2vec-text") and result.stderr.count("\n") == 1
+    assert result.stderr == f"tagger: error: {bad}:3: expected a word and 3 numbers, found 3 fields\n"
     assert "Traceback" not in result.output
 
 
@@ -101,3 +101,39 @@ def test_unknown_word_and_help(corpus: Path, tmp_path: Path) -> None:
     for command in (["embeddings", "train", "--help"], ["embeddings", "info", "--help"]):
         help_text = invoke(command).stdout
         assert "Examples:" in help_text and "tagger embeddings" in help_text
+
+
+def test_info_and_train_never_unpickle_a_vector_file(data: Data, tmp_path: Path) -> None:
+    from tests.unit.test_embeddings import malicious_pickle
+
+    marker = tmp_path / "pwned"
+    for name in ("glove.6B.50d.txt", "vectors.kv"):
+        path = malicious_pickle(tmp_path / name, marker)
+        for args in (
+            ["embeddings", "info", path],
+            ["embeddings", "info", path, "--format", "glove"],
+            ["train", "--train", data.train, "--dev", data.dev, "--embeddings", path, "--out", tmp_path / "m", "--max-epochs", "1"],
+        ):
+            result = invoke(args)
+            assert result.exit_code == 2, result.output
+            assert result.stderr.startswith(f"tagger: error: {path}: ") and "pickle" in result.stderr
+            assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+            assert not marker.exists()
+    assert not (tmp_path / "m").exists()
+
+
+def test_info_with_format_gensim_warns_in_one_line(tmp_path: Path) -> None:
+    import numpy as np
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=3)
+    kv.add_vectors(["a", "b"], np.eye(2, 3, dtype=np.float32))
+    path = tmp_path / "vectors.kv"
+    kv.save(str(path))
+    refused = invoke(["embeddings", "info", path])
+    assert refused.exit_code == 2 and "--format gensim" in refused.stderr
+    result = invoke(["embeddings", "info", path, "--format", "gensim"])
+    assert result.exit_code == 0, result.output
+    assert "vocabulary   2 words" in result.stdout
+    warning_lines = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning_lines) == 1 and warning_lines[0].startswith("tagger: warning: ") and "can run code" in warning_lines[0]

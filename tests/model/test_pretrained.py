@@ -49,3 +49,27 @@ def test_dev_words_found_in_the_file_get_rows(tmp_path, vectors_file):
     row = model.word_vocab.index("Zurich")
     assert row > 1
     assert torch.allclose(model.model.word_embedding.weight[row], torch.tensor(kv["zurich"]))
+
+
+def test_train_never_unpickles_the_embeddings_file(tmp_path):
+    from tagger.errors import EmbeddingsError
+    from tests.unit.test_embeddings import malicious_pickle
+
+    marker = tmp_path / "pwned"
+    for name in ("glove.6B.50d.txt", "vectors.kv"):
+        path = malicious_pickle(tmp_path / name, marker)
+        with pytest.raises(EmbeddingsError, match="pickle"):
+            tagger.train(toy_dataset(), "ner_tags", tmp_path / "m", embeddings=str(path), max_epochs=1, log=lambda _: None, **TINY)
+        assert not marker.exists()
+        assert not (tmp_path / "m").exists()
+
+
+def test_train_refuses_a_nan_vector(tmp_path):
+    from tagger.errors import EmbeddingsError
+
+    path = tmp_path / "glove.txt"
+    path.write_text("john 0.1 0.2\nparis nan 0.3\n", encoding="utf-8")
+    with pytest.raises(EmbeddingsError, match="not finite") as caught:
+        tagger.train(toy_dataset(), "ner_tags", tmp_path / "m", embeddings=str(path), max_epochs=1, log=lambda _: None, **TINY)
+    assert caught.value.line == 2
+    assert not (tmp_path / "m").exists()

@@ -16,7 +16,7 @@ import pytest
 from gensim.models import FastText, KeyedVectors, Word2Vec
 from gensim.models.fasttext import load_facebook_vectors, save_facebook_model
 
-from tagger.embeddings import FORMATS, PretrainedMatrix, build_matrix, detect_format, random_matrix
+from tagger.embeddings import FORMATS, PretrainedMatrix, UnsafeFormatWarning, build_matrix, detect_format, random_matrix
 from tagger.errors import ConfigError, EmbeddingsError
 
 DIM = 6
@@ -60,6 +60,14 @@ def gensim_load(path: Path, fmt: str, **kwargs) -> KeyedVectors:
         return KeyedVectors.load_word2vec_format(str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", **kwargs)
 
 
+def build(path: Path, words: list[str], fmt: str, **kwargs) -> PretrainedMatrix:
+    """build_matrix with format auto, but gensim pickles named explicitly (with the warning that brings)."""
+    if fmt != "gensim":
+        return build_matrix(path, words, **kwargs)
+    with pytest.warns(UnsafeFormatWarning):
+        return build_matrix(path, words, format="gensim", **kwargs)
+
+
 def live_keyed_vectors() -> list[object]:
     """Every KeyedVectors still alive (``type()``, not ``isinstance``: some objects' ``__class__`` warns)."""
     gc.collect()
@@ -91,7 +99,7 @@ def fasttext_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --------------------------------------------------------------------------- detection
 
 
-@pytest.mark.parametrize("fmt", ["word2vec-binary", "word2vec-text", "glove", "gensim"])
+@pytest.mark.parametrize("fmt", ["word2vec-binary", "word2vec-text", "glove"])
 def test_detect_format(files: dict[str, Path], fmt: str) -> None:
     assert detect_format(files[fmt]) == fmt
     assert detect_format(str(files[fmt])) == fmt
@@ -108,16 +116,14 @@ def test_detect_format_by_content_not_extension(files: dict[str, Path], tmp_path
     shutil.copy(files["word2vec-binary"], binary_named_txt)
     text_named_bin = tmp_path / "misnamed.bin"
     shutil.copy(files["word2vec-text"], text_named_bin)
-    pickle_named_dat = tmp_path / "vectors.dat"
-    shutil.copy(files["gensim"], pickle_named_dat)
     assert detect_format(binary_named_txt) == "word2vec-binary"
     assert detect_format(text_named_bin) == "word2vec-text"
-    assert detect_format(pickle_named_dat) == "gensim"
 
 
 def test_detect_format_fasttext_and_full_models(fasttext_bin: Path, tmp_path: Path) -> None:
     assert detect_format(fasttext_bin) == "fasttext"
-    assert detect_format(fasttext_bin.with_suffix(".model")) == "gensim"
+    with pytest.raises(EmbeddingsError, match="pickle"):  # gensim's full models are pickles: never detected
+        detect_format(fasttext_bin.with_suffix(".model"))
     assert FORMATS == ("auto", "word2vec-binary", "word2vec-text", "glove", "gensim", "fasttext")
 
 
@@ -147,7 +153,7 @@ def test_rows_equal_gensim(files: dict[str, Path], fmt: str, compressed: bool, t
         else:
             path = gzipped(path)
     expected = gensim_load(files[fmt], fmt)
-    matrix = build_matrix(path, FILE_WORDS)
+    matrix = build(path, FILE_WORDS, fmt)
     assert matrix.format == fmt
     assert matrix.source == str(path)
     assert matrix.words == FILE_WORDS
@@ -162,6 +168,8 @@ def test_rows_equal_gensim(files: dict[str, Path], fmt: str, compressed: bool, t
 
 def test_explicit_format_gives_the_same_rows(files: dict[str, Path]) -> None:
     for fmt, path in files.items():
+        if fmt == "gensim":
+            continue  # never detected: test_opting_in_to_gensim_warns_that_the_file_can_run_code
         auto = build_matrix(path, ["Paris", "w3"])
         explicit = build_matrix(path, ["Paris", "w3"], format=fmt)
         assert explicit.format == fmt
@@ -176,7 +184,7 @@ def test_full_word2vec_model_and_mmap_arrays(tmp_path: Path) -> None:
     expected = {word: model.wv[word].copy() for word in "abcd"}
     del model
     gc.collect()
-    matrix = build_matrix(path, ["a", "b", "c", "d", "e"])
+    matrix = build(path, ["a", "b", "c", "d", "e"], "gensim")
     assert matrix.format == "gensim"
     for row, word in enumerate("abcd"):
         assert np.array_equal(matrix.vectors[row], expected[word])
@@ -220,7 +228,7 @@ def test_fasttext_bin_rows_and_ngrams(fasttext_bin: Path) -> None:
 
 def test_gensim_fasttext_model_uses_ngrams_too(fasttext_bin: Path) -> None:
     expected = FastText.load(str(fasttext_bin.with_suffix(".model"))).wv
-    matrix = build_matrix(fasttext_bin.with_suffix(".model"), ["cat", "catz"])
+    matrix = build(fasttext_bin.with_suffix(".model"), ["cat", "catz"], "gensim")
     assert matrix.stats["exact"] == 1 and matrix.stats["ngrams"] == 1
     assert np.array_equal(matrix.vectors[0], expected["cat"])
     assert np.allclose(matrix.vectors[1], expected["catz"])
@@ -317,15 +325,15 @@ def test_extra_words(files: dict[str, Path], reference: KeyedVectors) -> None:
 @pytest.mark.parametrize("fmt", ["word2vec-binary", "word2vec-text", "glove", "gensim"])
 def test_max_vectors(files: dict[str, Path], reference: KeyedVectors, fmt: str) -> None:
     vocab = ["<pad>", "<unk>", "the", "Paris", "nowhere"]
-    matrix = build_matrix(files[fmt], vocab, max_vectors=4, extra_words=["w19"])
+    matrix = build(files[fmt], vocab, fmt, max_vectors=4, extra_words=["w19"])
     # The file's first words not already rows: "paris" (only "Paris" is a row), "year0000", "naïve", "00".
     assert matrix.words == vocab + ["paris", "year0000", "naïve", "00"]
     for row, word in enumerate(matrix.words[5:], start=5):
         assert np.array_equal(matrix.vectors[row], reference[word])
     assert matrix.stats["extra"] == 4 and matrix.found[5:].all()
-    everything = build_matrix(files[fmt], vocab, max_vectors=10_000)
+    everything = build(files[fmt], vocab, fmt, max_vectors=10_000)
     assert everything.words == vocab + [w for w in FILE_WORDS if w not in vocab]
-    assert build_matrix(files[fmt], vocab, max_vectors=0, extra_words=["w1"]).words == vocab
+    assert build(files[fmt], vocab, fmt, max_vectors=0, extra_words=["w1"]).words == vocab
 
 
 def test_duplicate_file_words_keep_the_first_vector(tmp_path: Path) -> None:
@@ -466,5 +474,212 @@ def test_gensim_failures_become_embeddings_errors(tmp_path: Path, files: dict[st
         content = files["gensim"].read_bytes()[:200]
     path.write_bytes(content)
     with pytest.raises(EmbeddingsError) as caught:
-        build_matrix(path, ["the"])
+        build(path, ["the"], "fasttext" if name.endswith(".bin") else "gensim")
     assert caught.value.path == str(path)
+
+
+# --------------------------------------------------------------------------- untrusted files: pickles
+
+
+class _MkdirPayload:
+    """Unpickling this object calls ``os.mkdir(marker)``: the proof that a pickle ran."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.marker,))
+
+
+def malicious_pickle(path: Path, marker: Path) -> Path:
+    """Write a pickle (protocol 4, so its first byte is 0x80) whose loading creates ``marker``."""
+    path.write_bytes(pickle.dumps(_MkdirPayload(marker), protocol=4))
+    return path
+
+
+@pytest.mark.parametrize("name", ["glove.6B.50d.txt", "vectors.kv", "vectors.model.gz", "plain"])
+def test_a_pickle_is_never_loaded_by_detection(tmp_path: Path, name: str) -> None:
+    marker = tmp_path / "pwned"
+    path = malicious_pickle(tmp_path / name, marker)
+    for call in (lambda: detect_format(path), lambda: build_matrix(path, ["the"])):
+        with pytest.raises(EmbeddingsError, match="pickle") as caught:
+            call()
+        assert caught.value.path == str(path)
+        assert "format='gensim'" in str(caught.value) and "run code" in str(caught.value)
+        assert not marker.exists()
+    # Naming another format does not load it either: the content says it is a pickle.
+    for fmt in ("word2vec-binary", "word2vec-text", "glove", "fasttext"):
+        with pytest.raises(EmbeddingsError, match="pickle"):
+            build_matrix(path, ["the"], format=fmt)
+        assert not marker.exists()
+
+
+def test_a_gensim_suffix_alone_is_not_a_reason_to_unpickle(files: dict[str, Path], tmp_path: Path) -> None:
+    # Word2vec text named .kv reads as text; an unrecognised .model file says how to opt in.
+    text_named_kv = tmp_path / "vectors.kv"
+    shutil.copy(files["word2vec-text"], text_named_kv)
+    assert detect_format(text_named_kv) == "word2vec-text"
+    protocol0 = tmp_path / "old.model"
+    protocol0.write_bytes(pickle.dumps({"a": 1}, protocol=0))
+    with pytest.raises(EmbeddingsError, match="format='gensim'"):
+        detect_format(protocol0)
+
+
+def test_opting_in_to_gensim_warns_that_the_file_can_run_code(files: dict[str, Path], reference: KeyedVectors, tmp_path: Path) -> None:
+    with pytest.warns(UnsafeFormatWarning, match="run code") as caught:
+        matrix = build_matrix(files["gensim"], ["Paris", "w3"], format="gensim")
+    assert len(caught) == 1 and str(files["gensim"]) in str(caught[0].message)
+    assert "\n" not in str(caught[0].message)
+    assert np.array_equal(matrix.vectors[0], reference["Paris"])
+    # The opt-in does run a malicious pickle: that is what the warning is for.
+    marker = tmp_path / "pwned"
+    path = malicious_pickle(tmp_path / "evil.kv", marker)
+    with pytest.warns(UnsafeFormatWarning), pytest.raises(EmbeddingsError):
+        build_matrix(path, ["the"], format="gensim")
+    assert marker.exists()
+
+
+# --------------------------------------------------------------------------- untrusted files: numbers
+
+
+def peak_bytes(call) -> tuple[object, int]:
+    """``call()``'s result (or the exception it raised) and the peak of the memory it allocated (NumPy's too)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            result = call()
+        except Exception as exc:  # returned, so the peak is measured for failures too
+            result = exc
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def binary_rows(words: list[str], dim: int) -> bytes:
+    return b"".join(w.encode() + b" " + np.arange(dim, dtype="<f4").tobytes() for w in words)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("huge_count.txt", b"1000000000000 300\nthe " + b"0.5 " * 299 + b"0.5\n", "1000000000000 vectors"),
+        ("huge_count.bin", b"1000000000000 3\n" + binary_rows(["the", "of"], 3), "1000000000000 vectors"),
+        ("huge_dim.txt", b"2 1000000000000\nthe 1 2 3\n", "dimension 1000000000000"),
+        ("huge_dim.bin", b"1 100000000\n" + binary_rows(["the"], 3), "dimension 100000000"),
+        ("huge_dim_empty.bin", b"0 100000000\n", "dimension 100000000"),
+        ("negative_dim.txt", b"10 -5\nthe 1 2 3 4 5\n", "header"),
+        ("zero_dim.txt", b"3 0\nthe\n", "header"),
+        ("many_digits.txt", b"1" * 5000 + b" 3\nthe 1 2 3\n", "header"),
+        ("huge_count.txt.gz", gzip.compress(b"1000000000000 3\nthe 1 2 3\nof 4 5 6\n"), "ends after 2"),
+        ("huge_dim.bin.gz", gzip.compress(b"1 100000000\n" + binary_rows(["the"], 3)), "dimension 100000000"),
+    ],
+)
+def test_header_numbers_are_checked_before_allocating(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    caught, peak = peak_bytes(lambda: build_matrix(path, ["the", "of"]))
+    assert isinstance(caught, EmbeddingsError), caught
+    assert message in str(caught) and caught.path == str(path) and caught.line == 1
+    assert peak < 8 << 20, peak  # the sniffing megabyte and the read buffer, nothing sized by the header
+
+
+def test_max_dim_is_documented_and_enforced(tmp_path: Path) -> None:
+    from tagger.embeddings import MAX_DIM
+
+    assert 1024 <= MAX_DIM <= 100_000
+    ok = tmp_path / "wide.bin"
+    ok.write_bytes(f"1 {MAX_DIM}\n".encode() + binary_rows(["the"], MAX_DIM))
+    assert build_matrix(ok, ["the"]).dim == MAX_DIM
+    wide = tmp_path / "wider.bin"
+    wide.write_bytes(f"1 {MAX_DIM + 1}\n".encode() + binary_rows(["the"], MAX_DIM + 1))
+    with pytest.raises(EmbeddingsError, match=f"dimension {MAX_DIM + 1}.*{MAX_DIM}"):
+        build_matrix(wide, ["the"])
+
+
+def test_rows_that_disagree_with_the_header_name_the_line(tmp_path: Path) -> None:
+    long_row = tmp_path / "long_row.txt"  # word2vec text, as gensim reads it: exactly one word and DIM numbers
+    long_row.write_text("2 3\nthe 1 2 3\nof 1 2 3 4\n", encoding="utf-8")
+    with pytest.raises(EmbeddingsError, match="expected a word and 3 numbers, found 5 fields") as caught:
+        build_matrix(long_row, ["of"])
+    assert caught.value.line == 3
+    short = tmp_path / "short.txt"
+    short.write_text("5 3\nthe 1.25 2.5 3.75\nof 4.25 5.5 6.75\n", encoding="utf-8")  # room for 5 rows of 3 digits
+    with pytest.raises(EmbeddingsError, match="announces 5 vectors but the file ends after 2") as caught:
+        build_matrix(short, ["of"])
+    assert caught.value.line == 1
+
+
+def test_an_endless_line_is_not_read_into_memory(tmp_path: Path) -> None:
+    path = tmp_path / "endless.txt"
+    with open(path, "wb") as out:
+        out.write(b"the 1 2 3\nof 4 5 6\n")
+        out.write(b"x" * (32 << 20))
+    caught, peak = peak_bytes(lambda: build_matrix(path, ["the"]))
+    assert isinstance(caught, EmbeddingsError) and caught.line == 3 and "longer than" in str(caught)
+    assert peak < 8 << 20, peak
+
+
+def fasttext_cut(fasttext_bin: Path, tmp_path: Path, size: int) -> Path:
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(fasttext_bin.read_bytes()[:size])
+    return cut
+
+
+def test_fasttext_headers_and_truncations(fasttext_bin: Path, tmp_path: Path) -> None:
+    data = fasttext_bin.read_bytes()
+    # Cut inside the header, the vocabulary (gensim's reader loops for ever there) or the input matrix.
+    output_matrix = 13 * 8 * 4  # 13 words x dim 8: the last matrix, which word vectors do not need
+    for size in (60, 80, 120, 200, len(data) // 2, len(data) - output_matrix - 20):
+        cut = fasttext_cut(fasttext_bin, tmp_path, size)
+        caught, peak = peak_bytes(lambda cut=cut: build_matrix(cut, ["cat"]))
+        assert isinstance(caught, EmbeddingsError), (size, caught)
+        assert caught.path == str(cut)
+    assert build_matrix(fasttext_cut(fasttext_bin, tmp_path, len(data) - 4), ["cat"]).found.all()  # cut in the output matrix
+    # dim is the first int32 after magic and version; bucket the 9th.
+    huge_dim = bytearray(data)
+    huge_dim[8:12] = (1 << 30).to_bytes(4, "little")
+    (tmp_path / "dim.bin").write_bytes(bytes(huge_dim))
+    with pytest.raises(EmbeddingsError, match="dimension"):
+        build_matrix(tmp_path / "dim.bin", ["cat"])
+    huge_bucket = bytearray(data)
+    huge_bucket[40:44] = (2**31 - 1).to_bytes(4, "little")
+    (tmp_path / "bucket.bin").write_bytes(bytes(huge_bucket))
+    caught, peak = peak_bytes(lambda: build_matrix(tmp_path / "bucket.bin", ["cat"]))
+    assert isinstance(caught, EmbeddingsError) and peak < 8 << 20, (caught, peak)
+
+
+# --------------------------------------------------------------------------- untrusted files: non-finite numbers
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "NaN", "1e50"])
+def test_non_finite_text_vectors_name_the_line(tmp_path: Path, bad: str) -> None:
+    glove = tmp_path / "glove.txt"
+    glove.write_text(f"the 1 2 3\nof 4 {bad} 6\nand 7 8 9\n", encoding="utf-8")
+    with pytest.raises(EmbeddingsError, match="not finite") as caught:
+        build_matrix(glove, ["of"])
+    assert (caught.value.path, caught.value.line) == (str(glove), 2)
+    w2v = tmp_path / "w2v.txt"
+    w2v.write_text(f"2 3\nthe 1 2 3\nof 4 {bad} 6\n", encoding="utf-8")
+    with pytest.raises(EmbeddingsError, match="not finite") as caught:
+        build_matrix(w2v, ["the"], max_vectors=5)
+    assert caught.value.line == 3
+    # Rows the vocabulary does not use are skipped unparsed, as before.
+    assert build_matrix(glove, ["the", "and"]).found.all()
+
+
+def test_non_finite_binary_and_gensim_vectors_name_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "nan.bin"
+    rows = [("the", [1.0, 2.0]), ("of", [3.0, float("nan")])]
+    path.write_bytes(b"2 2\n" + b"".join(w.encode() + b" " + np.array(v, dtype="<f4").tobytes() for w, v in rows))
+    with pytest.raises(EmbeddingsError, match="entry 2 of 2.*not finite") as caught:
+        build_matrix(path, ["of"])
+    assert caught.value.path == str(path)
+    kv = KeyedVectors(vector_size=2)
+    kv.add_vectors(["the", "of"], np.array([[1, 2], [np.inf, 0]], dtype=np.float32))
+    kv.save(str(tmp_path / "inf.kv"))
+    with pytest.warns(UnsafeFormatWarning), pytest.raises(EmbeddingsError, match="'of'.*not finite"):
+        build_matrix(tmp_path / "inf.kv", ["of"], format="gensim")

@@ -176,8 +176,9 @@ def test_unreadable_vector_files(tmp_path: Path) -> None:
     assert info.value.path == str(garbage)
     truncated = tmp_path / "truncated.txt"
     truncated.write_text("3 4\nthe 0.1 0.2 0.3 0.4\ncat 0.1 0.2\n", encoding="utf-8")
-    with pytest.raises(EmbeddingsError, match="cannot load as word2vec-text"):
+    with pytest.raises(EmbeddingsError, match="expected a word and 4 numbers, found 3 fields") as info:
         vectors_info(truncated, format="word2vec-text")
+    assert info.value.line == 3
     with pytest.raises(EmbeddingsError, match="no such file"):
         vectors_info(tmp_path / "missing.bin")
     with pytest.raises(ConfigError, match="topn"):
@@ -190,3 +191,50 @@ def test_glove_and_limit(tmp_path: Path) -> None:
     info = vectors_info(glove, ["cat"], topn=1)
     assert (info.format, info.vocab_size, info.dim, info.neighbours["cat"][0][0]) == ("glove", 3, 3, "dog")
     assert vectors_info(glove, limit=2).vocab_size == 2
+
+
+def test_info_never_unpickles_by_detection(tmp_path: Path) -> None:
+    from tests.unit.test_embeddings import malicious_pickle
+
+    marker = tmp_path / "pwned"
+    for name in ("glove.6B.50d.txt", "vectors.kv"):
+        path = malicious_pickle(tmp_path / name, marker)
+        for fmt in ("auto", "word2vec-text"):
+            with pytest.raises(EmbeddingsError, match="pickle") as caught:
+                vectors_info(path, format=fmt)
+            assert caught.value.path == str(path)
+            with pytest.raises(EmbeddingsError, match="pickle") as caught:
+                load_vectors(path, fmt)
+            assert caught.value.path == str(path)
+            assert not marker.exists()
+
+
+def test_info_reads_gensim_files_only_when_asked_and_warns(tmp_path: Path) -> None:
+    from gensim.models import KeyedVectors
+
+    from tagger.embeddings import UnsafeFormatWarning
+
+    kv = KeyedVectors(vector_size=3)
+    kv.add_vectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    path = tmp_path / "vectors.kv"
+    kv.save(str(path))
+    with pytest.raises(EmbeddingsError, match="format='gensim'"):
+        vectors_info(path)
+    with pytest.warns(UnsafeFormatWarning, match="can run code"):
+        info = vectors_info(path, ["a"], topn=1, format="gensim")
+    assert (info.format, info.vocab_size, info.dim) == ("gensim", 3, 3)
+
+
+def test_info_checks_header_numbers_before_allocating(tmp_path: Path) -> None:
+    from tests.unit.test_embeddings import peak_bytes
+
+    path = tmp_path / "huge.txt"
+    path.write_text("1000000000000 3\nthe 1 2 3\n", encoding="utf-8")
+    caught, peak = peak_bytes(lambda: vectors_info(path))
+    assert isinstance(caught, EmbeddingsError) and caught.line == 1, caught
+    assert peak < 8 << 20
+    nan = tmp_path / "nan.txt"
+    nan.write_text("the 1 2 3\nof 4 nan 6\n", encoding="utf-8")
+    with pytest.raises(EmbeddingsError, match="not finite") as caught:
+        vectors_info(nan)
+    assert caught.value.line == 2
