@@ -414,12 +414,13 @@ def _check_labels(tag_lists: Sequence[Sequence[str]], known: Sequence[str], wher
     """Refuse gold labels the model cannot predict (the scores would be meaningless).
 
     Raises:
-        ConfigError: Naming the data (and its file), up to ten unknown labels and the model's labels.
+        ConfigError: Naming the file (else ``where``), up to ten unknown labels and the model's labels.
     """
     unknown = sorted({t for tags in tag_lists for t in tags} - set(known))
     if unknown:
         shown = ", ".join(unknown[:10]) + (f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else "")
-        raise ConfigError(f"{where} has label(s) the model does not know: {shown}; the model's labels: {', '.join(known)}", path)
+        what = "label(s) the model does not know" if path else f"{where} has label(s) the model does not know"
+        raise ConfigError(f"{what}: {shown}; the model's labels: {', '.join(known)}", path)
 
 
 def evaluate(

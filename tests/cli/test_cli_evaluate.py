@@ -64,7 +64,7 @@ def test_unknown_gold_labels_name_the_file(ner_model: Trained, tmp_path: Path) -
     path.write_text("Paris B-FOO\nis O\n", encoding="utf-8")
     result = invoke(["evaluate", path, "--model", ner_model.path, "--cache-dir", tmp_path / "c"])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"tagger: error: {path}: column 'tags' has label(s) the model does not know: B-FOO; the model's labels: O," in result.stderr
+    assert f"tagger: error: {path}: label(s) the model does not know: B-FOO; the model's labels: O," in result.stderr
 
 
 def test_invalid_gold_sequences_are_refused_or_repaired(ner_model: Trained, tmp_path: Path) -> None:
