@@ -228,11 +228,14 @@ def _check_checkpoint(directory: Path, resume: bool, force: bool) -> None:
     """Refuses at once to start over a checkpoint, or to resume without one.
 
     Raises:
-        OutputError: a checkpoint of an interrupted run is there and neither ``resume`` nor ``force`` was given.
+        OutputError: a checkpoint of an interrupted run is there and neither ``resume`` nor ``force`` was
+            given, or something that is not a directory is where the checkpoint goes.
         TrainingError: ``resume`` without a checkpoint.
     """
     from tagger.checkpoint import CHECKPOINT_FILE
 
+    if directory.exists() and not directory.is_dir():
+        raise OutputError("is where the run's checkpoint directory goes but is not a directory; move it or choose another --out", directory)
     exists = (directory / CHECKPOINT_FILE).is_file()
     if exists and not (resume or force):
         raise OutputError(

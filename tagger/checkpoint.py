@@ -29,7 +29,7 @@ import torch
 
 from tagger import __version__
 from tagger.config import TaggerConfig, TrainConfig
-from tagger.errors import TrainingError
+from tagger.errors import OutputError, TrainingError
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -133,15 +133,22 @@ class Checkpoint:
         return self.path.is_file()
 
     def save(self, state: Dict[str, Any], tensors: Dict[str, torch.Tensor]) -> None:
-        """Writes the checkpoint atomically (creating its directory)."""
+        """Writes the checkpoint atomically (creating its directory).
+
+        Raises:
+            OutputError: the checkpoint cannot be written (a full or read-only disk); the last one stays.
+        """
         from safetensors.torch import save
 
         document = {"format": CHECKPOINT_FORMAT, "tagger_version": __version__, "torch_version": torch.__version__}
         document.update(state, identity=self.identity)
         text = json.dumps(document, allow_nan=False, sort_keys=True)  # NaN is not JSON: a bug if it gets here
-        self.directory.mkdir(exist_ok=True)
         cpu = {name: t.detach().to("cpu", copy=True).contiguous() for name, t in tensors.items()}
-        _write_atomically(self.path, save(cpu, metadata={STATE_KEY: text}))
+        try:
+            self.directory.mkdir(exist_ok=True)
+            _write_atomically(self.path, save(cpu, metadata={STATE_KEY: text}))
+        except OSError as error:
+            raise OutputError(f"cannot write the checkpoint: {error.strerror or error}", self.path) from None
 
     def load(self) -> "SavedRun":
         """Reads the checkpoint and checks that it belongs to this run.

@@ -106,6 +106,17 @@ def test_signal_mid_epoch_writes_a_checkpoint_and_resume_reaches_the_same_weight
     assert not checkpoint_dir(out).exists()  # removed once the model is published
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_other_optimizers_resume_to_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, optimizer: str) -> None:
+    options = {"optimizer": optimizer, "lr": 0.05, "max_epochs": 2, "weight_decay": 0.01}
+    expected = train(tmp_path / "reference", **options).model.state_dict()
+    signal_at_call(monkeypatch, STEPS_PER_EPOCH + 5)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "model", **options)
+    monkeypatch.undo()
+    assert_same_weights(train(tmp_path / "model", resume=True, **options).model.state_dict(), expected)
+
+
 def test_interrupt_at_the_end_of_an_epoch_resumes_from_the_next(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
 
@@ -142,6 +153,27 @@ def test_a_crash_keeps_the_last_end_of_epoch_checkpoint_and_resume_reaches_the_s
     assert (read_state(out)["epoch"], read_state(out)["step"]) == (3, 0)
     monkeypatch.undo()
     resumed = train(out, resume=True)
+    assert_same_weights(resumed.model.state_dict(), tagger.Tagger.load(reference).model.state_dict())
+
+
+def test_an_interrupt_while_the_model_is_written_keeps_the_finished_run(
+    reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tagger.api
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    out, lines = tmp_path / "model", []
+    monkeypatch.setattr(tagger.api, "_write_model", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(out, log=lines.append)
+    assert "--resume" in lines[-1] and not out.exists()
+    assert read_state(out)["epoch"] == OPTIONS["max_epochs"] + 1
+    monkeypatch.undo()
+    epochs: List[dict] = []
+    resumed = train(out, resume=True, callbacks=[epochs.append])
+    assert epochs == []  # nothing left to train
     assert_same_weights(resumed.model.state_dict(), tagger.Tagger.load(reference).model.state_dict())
 
 
@@ -335,3 +367,31 @@ def test_a_huge_header_is_refused_before_it_is_read(interrupted: Path) -> None:
     path.write_bytes(struct.pack("<Q", 2**62) + b"{}")
     with pytest.raises(TrainingError):
         train(interrupted, resume=True)
+
+
+def test_a_file_where_the_checkpoint_directory_goes_is_refused_before_training(tmp_path: Path) -> None:
+    checkpoint_dir(tmp_path / "model").write_text("mine", encoding="utf-8")
+    started: List[dict] = []
+    with pytest.raises(OutputError, match="not a directory"):
+        train(tmp_path / "model", callbacks=[started.append])
+    assert started == [] and checkpoint_dir(tmp_path / "model").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_checkpoint_that_cannot_be_written_is_an_output_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tagger.checkpoint
+
+    def full_disk(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tagger.checkpoint, "_write_atomically", full_disk)
+    with pytest.raises(OutputError, match="cannot write the checkpoint.*No space left") as error:
+        train(tmp_path / "model", max_epochs=1)
+    assert CHECKPOINT_FILE in str(error.value)
+
+
+def test_files_the_toolkit_did_not_write_stay_in_the_checkpoint_directory(tmp_path: Path) -> None:
+    directory = checkpoint_dir(tmp_path / "model")
+    directory.mkdir()
+    (directory / "notes.txt").write_text("mine", encoding="utf-8")
+    train(tmp_path / "model", max_epochs=1)
+    assert sorted(p.name for p in directory.iterdir()) == ["notes.txt"]
