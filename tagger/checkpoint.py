@@ -21,6 +21,7 @@ import math
 import os
 import random
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -30,6 +31,7 @@ import torch
 from tagger import __version__
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.errors import OutputError, TrainingError
+from tagger.evaluation import EvaluationReport, TypeScores
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -233,14 +235,33 @@ class SavedRun:
         return value
 
     def history(self, epochs: int) -> List[dict]:
-        """The per-epoch records: exactly ``epochs`` of them, numbered from 1, with a finite loss."""
+        """The per-epoch records: exactly ``epochs`` of them, numbered from 1, of finite numbers."""
         records = self.state.get("history")
         if not isinstance(records, list) or len(records) != epochs:
             raise self.error(f"history must be a list of {epochs} epoch record(s)")
         for number, record in enumerate(records, 1):
-            if not isinstance(record, dict) or record.get("epoch") != number or type(record.get("loss")) not in (int, float):
+            if not isinstance(record, dict) or record.get("epoch") != number or "loss" not in record:
                 raise self.error(f"history record {number} is not the record of epoch {number}")
+            for key, value in record.items():
+                if not (type(value) is bool or (type(value) in (int, float) and math.isfinite(value))):
+                    raise self.error(f"history record {number}: {key} must be a finite number, got {value!r}")
         return records
+
+    def report(self) -> Optional[EvaluationReport]:
+        """The best epoch's dev report (None without a dev set), every score a finite number."""
+        value = self.state.get("best_report")
+        if value is None:
+            return None
+        try:
+            per_type = {name: TypeScores(**scores) for name, scores in value["per_type"].items()}
+            report = EvaluationReport(**{**value, "per_type": per_type})
+        except (TypeError, KeyError, AttributeError):
+            raise self.error("best_report is not an evaluation report") from None
+        scores = [getattr(report, f.name) for f in fields(report) if f.name not in ("per_type", "scheme", "mode")]
+        scores += [getattr(s, f.name) for s in per_type.values() for f in fields(s)]
+        if not all(type(x) in (int, float) and math.isfinite(x) for x in scores) or not isinstance(report.scheme, str):
+            raise self.error("best_report holds a score that is not a finite number")
+        return report
 
     def python_rng(self, key: str) -> tuple:
         """A ``random.Random`` state (version 3: 624 words and an index, then the cached gauss)."""

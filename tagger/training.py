@@ -36,7 +36,7 @@ from tagger.checkpoint import (
 from tagger.config import TrainConfig
 from tagger.devices import autocast_dtype, mixed_precision
 from tagger.errors import TrainingError
-from tagger.evaluation import EvaluationReport, TypeScores
+from tagger.evaluation import EvaluationReport
 from tagger.model import SequenceTagger
 from tagger.signals import Terminated
 
@@ -468,7 +468,7 @@ class _Trainer:
             elapsed=saved.number("elapsed_s"),
         )
         python_rng, numpy_rng = saved.python_rng("python_rng"), saved.numpy_rng("numpy_rng")
-        report = _report(saved, best_epoch)
+        report = saved.report()
         stopped_because = saved.text("stopped_because")
         scaler = saved.state.get("scaler")
         if (scaler is None) != (self.scaler is None) or (scaler is not None and not _is_scaler_state(scaler)):
@@ -498,18 +498,6 @@ class _Trainer:
         self.dropout_generator.set_state(states["dropout"].clone())
         if "cuda" in states:
             torch.cuda.set_rng_state(states["cuda"].clone(), self.device)
-
-
-def _report(saved: SavedRun, best_epoch: int) -> Optional[EvaluationReport]:
-    """The best epoch's dev report from a checkpoint (None without a dev set or a best epoch)."""
-    value = saved.state.get("best_report")
-    if value is None:
-        return None
-    try:
-        per_type = {name: TypeScores(**scores) for name, scores in value["per_type"].items()}
-        return EvaluationReport(**{**value, "per_type": per_type})
-    except (TypeError, KeyError, AttributeError):
-        raise saved.error("best_report is not an evaluation report") from None
 
 
 def _is_scaler_state(value: Any) -> bool:

@@ -274,6 +274,13 @@ def _set(key: str, value: Any) -> Callable[[Dict[str, Any], Dict[str, torch.Tens
     return edit
 
 
+def _report_score(key: str, value: Any) -> Callable[[Dict[str, Any], Dict[str, torch.Tensor]], None]:
+    def edit(state: Dict[str, Any], _tensors: Dict[str, torch.Tensor]) -> None:
+        state["best_report"][key] = value
+
+    return edit
+
+
 def _tensor(name: str, value: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[Dict[str, Any], Dict[str, torch.Tensor]], None]:
     def edit(_state: Dict[str, Any], tensors: Dict[str, torch.Tensor]) -> None:
         if value is None:
@@ -298,11 +305,16 @@ def _any_weight(tensors: Dict[str, torch.Tensor]) -> str:
         (_set("step", 1.5), "step"),
         (_set("history", "x"), "history"),
         (_set("history", [{"epoch": 7}]), "history"),
+        (_set("history", [{"epoch": 1, "loss": 1.0, "dev_f1": "high"}]), "dev_f1"),
+        (_set("best_report", {"f1": 1.0}), "best_report"),
+        (_set("best_report", "x"), "best_report"),
         (_set("batch_rng", [3, [1, 2], None]), "batch_rng"),
         (_set("numpy_rng", ["MT19937", [], 0, 0, 0.0]), "numpy_rng"),
         (_set("best_score", "high"), "best_score"),
         (_set("epochs_without_gain", None), "epochs_without_gain"),
         (_set("elapsed_s", float("nan")), "elapsed_s"),
+        (_report_score("f1", "high"), "best_report"),
+        (_report_score("precision", None), "best_report"),
         (_tensor("rng.torch", lambda t: t[:10]), "rng.torch"),
         (_tensor("epoch_loss", lambda t: t.double()), "epoch_loss"),
         (_tensor("optimizer.0.exp_avg", lambda t: t[:1]), "optimizer.0.exp_avg"),
