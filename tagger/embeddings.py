@@ -274,14 +274,16 @@ def _check_header_size(count: int, dim: int, path: Path, row_bytes: int, header_
 
 def _is_text_row(line: bytes, dim: int) -> bool:
     """Whether ``line`` reads as a word followed by ``dim`` numbers."""
-    try:
-        fields = line.decode("utf-8").split()
-    except UnicodeDecodeError:
-        return False
+    fields = line.split()  # bytes: ASCII whitespace only, as the reader splits ("\x85" or "\u2028" may be a word)
     if len(fields) < dim + 1:
         return False
     try:
-        np.array(fields[-dim:], dtype=np.float32)
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    try:
+        with np.errstate(over="ignore"):  # "1e50" is a number (too big for float32: the reader says so)
+            np.array(fields[-dim:], dtype=np.float32)
     except ValueError:
         return False
     return True
@@ -398,21 +400,30 @@ def random_matrix(vocab_words: Sequence[str], dim: int, *, seed: int = 0) -> Pre
 
 
 class _RowStore:
-    """An append-only float32 row list in large chunks, drained into the final matrix chunk by chunk."""
+    """An append-only float32 row list in chunks, drained into the final matrix chunk by chunk.
+
+    Chunks double in size (so memory follows the rows actually kept, whatever a header claims) up to
+    64 MB, and never hold more rows than ``max_rows``.
+    """
 
     def __init__(self, dim: int, max_rows: Optional[int] = None):
         self.dim = dim
-        # Never more rows per chunk than will ever be kept: a small max_vectors allocates little.
-        self.rows_per_chunk = max(1, min(_CHUNK_BYTES // (4 * dim), max_rows if max_rows is not None else _CHUNK_BYTES))
+        self.max_chunk_rows = max(1, _CHUNK_BYTES // (4 * dim))
+        if max_rows is not None:
+            self.max_chunk_rows = max(1, min(self.max_chunk_rows, max_rows))
         self.chunks: list[np.ndarray] = []
         self.size = 0
+        self.free = 0  # unused rows at the end of the last chunk
 
     def append(self, vector: np.ndarray) -> None:
-        offset = self.size % self.rows_per_chunk
-        if offset == 0:
+        if not self.free:
+            rows = min(self.max_chunk_rows, max(256, self.size))
             # np.empty: the pages of a chunk count in RSS only once rows are written to them
-            self.chunks.append(np.empty((self.rows_per_chunk, self.dim), dtype=np.float32))
-        self.chunks[-1][offset] = vector
+            self.chunks.append(np.empty((rows, self.dim), dtype=np.float32))
+            self.free = rows
+        chunk = self.chunks[-1]
+        chunk[len(chunk) - self.free] = vector
+        self.free -= 1
         self.size += 1
 
     def drain_into(self, out: np.ndarray) -> None:
@@ -421,11 +432,12 @@ class _RowStore:
         start = 0
         while self.chunks:
             chunk = self.chunks.pop(0)
-            rows = min(self.rows_per_chunk, self.size - start)
+            rows = min(len(chunk), self.size - start)
             out[start : start + rows] = chunk[:rows]
             start += rows
             del chunk
         self.size = 0
+        self.free = 0
 
 
 class _Collector:

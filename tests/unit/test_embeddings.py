@@ -683,3 +683,26 @@ def test_non_finite_binary_and_gensim_vectors_name_the_entry(tmp_path: Path) -> 
     kv.save(str(tmp_path / "inf.kv"))
     with pytest.warns(UnsafeFormatWarning), pytest.raises(EmbeddingsError, match="'of'.*not finite"):
         build_matrix(tmp_path / "inf.kv", ["of"], format="gensim")
+
+
+@pytest.mark.parametrize("word", ["\x85", "\u2028", "a\u00a0b", "\x1c"])
+def test_words_with_unicode_whitespace_are_words(tmp_path: Path, word: str) -> None:
+    # Found by tests/fuzz: detection split rows with str.split(), the readers split on ASCII whitespace only.
+    glove = tmp_path / "glove.txt"
+    glove.write_text(f"{word} 0.5 1.5\n", encoding="utf-8")
+    w2v = tmp_path / "w2v.txt"
+    w2v.write_text(f"1 2\n{word} 0.5 1.5\n", encoding="utf-8")
+    for path, fmt in ((glove, "glove"), (w2v, "word2vec-text")):
+        assert detect_format(path) == fmt
+        assert build_matrix(path, [word]).vectors.tolist() == [[0.5, 1.5]]
+
+
+def test_added_rows_across_growing_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "many.txt"
+    path.write_text("".join(f"w{i} {i} {-i}\n" for i in range(3000)), encoding="utf-8")
+    matrix = build_matrix(path, ["w5"], max_vectors=2500)
+    assert matrix.words == ["w5"] + [f"w{i}" for i in range(3000) if i != 5][:2500]
+    assert matrix.vectors[1:].tolist() == [[float(w[1:]), -float(w[1:])] for w in matrix.words[1:]]
+    # A small max_vectors allocates for those rows only, whatever the file holds.
+    _, peak = peak_bytes(lambda: build_matrix(path, ["w5"], max_vectors=3))
+    assert peak < 4 << 20
