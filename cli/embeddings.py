@@ -32,17 +32,12 @@ def _echo_info(info: Any, as_json: bool) -> None:
 
 
 @contextlib.contextmanager
-def _warnings_as_lines() -> Iterator[None]:
-    """Print each warning the library emits as one ``tagger: warning: ...`` line on stderr, as it happens."""
-
-    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        click.echo(f"tagger: warning: {message}", err=True)
-
+def _always_warn_unsafe() -> Iterator[None]:
+    """Show every UnsafeFormatWarning (one line, by the group's handler), even where warnings are errors or once-only."""
     from tagger.embeddings import UnsafeFormatWarning
 
-    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
-        warnings.simplefilter("always", UnsafeFormatWarning)  # every load of a pickle says so, even under -W error
-        warnings.showwarning = show
+    with warnings.catch_warnings():  # restores the filters afterwards
+        warnings.simplefilter("always", UnsafeFormatWarning)
         yield
 
 
@@ -178,6 +173,6 @@ def info_vectors_command(file: str, words: Tuple[str, ...], topn: int, vectors_f
     """Show the vocabulary size and dimension of a vector FILE, and nearest neighbours of --word."""
     from tagger.vectors import vectors_info
 
-    with _warnings_as_lines():
+    with _always_warn_unsafe():
         info = vectors_info(file, words, topn=topn, format=vectors_format, limit=limit)
     _echo_info(info, as_json)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,25 @@ def test_info_with_format_gensim_warns_in_one_line(tmp_path: Path) -> None:
     assert "vocabulary   2 words" in result.stdout
     warning_lines = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warning_lines) == 1 and warning_lines[0].startswith("tagger: warning: ") and "can run code" in warning_lines[0]
+
+
+def test_train_with_embeddings_format_gensim_warns_and_trains(data: Data, tmp_path: Path) -> None:
+    import numpy as np
+    from gensim.models import KeyedVectors
+
+    from tagger.embeddings import UnsafeFormatWarning
+
+    kv = KeyedVectors(vector_size=8)
+    words = sorted({word for text, _ in NER_SENTENCES for word in text.split()})
+    kv.add_vectors(words, np.random.default_rng(0).standard_normal((len(words), 8)).astype(np.float32))
+    path = tmp_path / "vectors.kv"
+    kv.save(str(path))
+    args = ["train", "--train", data.train, "--dev", data.dev, "--embeddings", path, "--max-epochs", "1", "--hidden-size", "8"]
+    refused = invoke([*args, "--out", tmp_path / "refused"])
+    assert refused.exit_code == 2 and "--embeddings-format gensim" in refused.stderr
+    with warnings.catch_warnings():  # setup.cfg makes warnings errors; the CLI prints this one as a line
+        warnings.simplefilter("always", UnsafeFormatWarning)
+        result = invoke([*args, "--out", tmp_path / "m", "--embeddings-format", "gensim"])
+    assert result.exit_code == 0, result.output
+    assert f"tagger: warning: {path}: loading a gensim pickle, which can run code" in result.stderr
+    assert json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["model"]["word_dim"] == 8
