@@ -174,8 +174,6 @@ def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dic
     from tagger.training import seed_everything
 
     device = resolve_device(cfg.device)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
     labels = _split_labels(dataset, tag_column, cfg)
     word_vocab, char_vocab, matrix = _vocabularies(dataset, labels.tokens, cfg, model_options, log)
     config = TaggerConfig(

@@ -110,3 +110,37 @@ class ThreadGovernor:
         if threads != self.threads:
             self._set(threads)
             self.threads = threads
+
+
+class _Pinned:
+    """A fixed thread count for the block (the user's ``num_threads``), restored on exit."""
+
+    def __init__(self, set_threads: Callable[[int], None], get_threads: Callable[[], int], threads: int):
+        self._set, self._get, self.threads = set_threads, get_threads, threads
+        self.original = 0
+
+    def __enter__(self) -> "_Pinned":
+        self.original = self._get()
+        self._set(self.threads)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._set(self.original)
+
+    def step(self) -> None:
+        """Nothing to adjust."""
+
+
+def training_threads(num_threads: Optional[int]):
+    """The thread policy of a training run, as a context manager with a ``step()`` to call after each batch.
+
+    ``num_threads`` given: exactly that many, restored afterwards. Else a :class:`ThreadGovernor`,
+    unless ``TAGGER_ADAPT_THREADS=0`` leaves torch's threads alone.
+    """
+    import torch
+
+    if num_threads:
+        return _Pinned(torch.set_num_threads, torch.get_num_threads, num_threads)
+    if os.environ.get("TAGGER_ADAPT_THREADS", "1") == "0":
+        return _Pinned(lambda n: None, torch.get_num_threads, 0)
+    return ThreadGovernor(torch.set_num_threads, torch.get_num_threads)

@@ -39,6 +39,7 @@ from tagger.errors import TrainingError
 from tagger.evaluation import EvaluationReport
 from tagger.model import SequenceTagger
 from tagger.signals import Terminated
+from tagger.threads import training_threads
 
 EpochCallback = Callable[[dict], None]
 
@@ -241,6 +242,7 @@ class _Trainer:
         self.steps_per_epoch = -(-len(train_set) // cfg.batch_size)
         self.check_every_step = sync_is_cheap(device)
         self.signals = HeldSignals()
+        self.threads = training_threads(cfg.num_threads)  # pinned to num_threads, else fitted to the free cores
         self.result = TrainResult(best_state={}, best_epoch=-1, best_score=-math.inf, best_report=None)
         self.at = Progress(batch_rng=self.rng.getstate(), epoch_loss=torch.zeros((), device=device))
         self.on_disk: Optional[tuple] = None  # (epoch, step) of the checkpoint last written or resumed
@@ -253,7 +255,7 @@ class _Trainer:
             self.restore(resume_from)
             self.log(f"resuming from {resume_from.path.parent}: epoch {self.at.epoch}, step {self.at.step} of {self.steps_per_epoch}")
         self.started = time.perf_counter() - self.at.elapsed
-        with self.signals.installed():
+        with self.signals.installed(), self.threads:
             try:
                 while not self.result.stopped_because:
                     if self.at.epoch > self.cfg.max_epochs:
@@ -286,6 +288,7 @@ class _Trainer:
                 loss = self.step(batches[step], step + 1)
                 now = time.perf_counter()
                 at.step, at.epoch_seconds, clock = step + 1, at.epoch_seconds + now - clock, now
+            self.threads.step()
             if self.progress:
                 bar.update(batches[step].num_tokens)
                 if step % 20 == 0:
@@ -333,6 +336,7 @@ class _Trainer:
             "loss": loss,
             "train_tokens_per_s": at.epoch_tokens / max(at.epoch_seconds, 1e-9),
             "train_seconds": at.epoch_seconds,
+            "threads": torch.get_num_threads(),
         }
         self.model.eval()  # dropout off: dev scores and model selection must match inference
         report = self.evaluate(self.model) if self.evaluate is not None else None

@@ -105,3 +105,16 @@ def test_a_model_with_non_finite_weights_is_never_published(tmp_path, monkeypatc
     with pytest.raises(TrainingError, match="not finite"):
         tagger.train(NAN_DATA, "ner_tags", tmp_path / "m", **{**NAN_OPTIONS, "max_epochs": 1})
     assert not (tmp_path / "m").exists()
+
+
+# -- threads -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("num_threads", [2, None])
+def test_training_leaves_torch_threads_as_it_found_them(tmp_path, num_threads):
+    before = torch.get_num_threads()
+    model = tagger.train(toy_dataset(), "ner_tags", tmp_path / "m", max_epochs=2, num_threads=num_threads, log=lambda _: None, **TINY)
+    assert torch.get_num_threads() == before
+    records = [json.loads(line) for line in (tmp_path / "m" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["threads"] for r in records] == [num_threads or before] * 2
+    assert model.train_config.num_threads == num_threads
