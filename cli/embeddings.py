@@ -6,10 +6,8 @@ the functions, so the commands' ``--help`` stays fast.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import warnings
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import click
 
@@ -29,16 +27,6 @@ def _echo_info(info: Any, as_json: bool) -> None:
         click.echo(f"nearest to {word!r}:")
         for other, similarity in neighbours:
             click.echo(f"  {similarity:7.4f}  {other}")
-
-
-@contextlib.contextmanager
-def _always_warn_unsafe() -> Iterator[None]:
-    """Show every UnsafeFormatWarning (one line, by the group's handler), even where warnings are errors or once-only."""
-    from tagger.embeddings import UnsafeFormatWarning
-
-    with warnings.catch_warnings():  # restores the filters afterwards
-        warnings.simplefilter("always", UnsafeFormatWarning)
-        yield
 
 
 @click.group(
@@ -173,6 +161,5 @@ def info_vectors_command(file: str, words: Tuple[str, ...], topn: int, vectors_f
     """Show the vocabulary size and dimension of a vector FILE, and nearest neighbours of --word."""
     from tagger.vectors import vectors_info
 
-    with _always_warn_unsafe():
-        info = vectors_info(file, words, topn=topn, format=vectors_format, limit=limit)
+    info = vectors_info(file, words, topn=topn, format=vectors_format, limit=limit)
     _echo_info(info, as_json)

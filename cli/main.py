@@ -27,7 +27,7 @@ from cli.options import DEBUG_KEY, InternalError, UserError, is_debug
 from cli.tag import tag_command
 from cli.train import train_command
 from tagger import __version__
-from tagger.errors import TaggerError
+from tagger.errors import TaggerError, UnsafeFormatWarning
 from tagger.signals import Terminated, terminate_raises
 
 EXIT_INTERRUPTED = 130
@@ -83,7 +83,10 @@ class TaggerGroup(click.Group):
 
 @contextlib.contextmanager
 def _warnings_as_lines() -> Iterator[None]:
-    """For the command's duration, a Python warning prints as one line ``tagger: warning: MESSAGE``."""
+    """For the command's duration, a Python warning prints as one line ``tagger: warning: MESSAGE``.
+
+    The warning that a file can run code is always shown, even where warnings are errors or once-only.
+    """
     previous = warnings.showwarning
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
@@ -91,7 +94,9 @@ def _warnings_as_lines() -> Iterator[None]:
 
     warnings.showwarning = show
     try:
-        yield
+        with warnings.catch_warnings():  # restores the filters afterwards
+            warnings.simplefilter("always", UnsafeFormatWarning)
+            yield
     finally:
         warnings.showwarning = previous
 

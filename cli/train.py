@@ -86,8 +86,19 @@ TRAIN_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     (("--device",), "device", str, "auto, cpu, cuda or cuda:N; cuda without a GPU is an error."),
     (("--mixed-precision/--full-precision",), "mixed_precision", "flag", "Autocast to float16/bfloat16 on a GPU."),
     (("--scheme",), "scheme", click.Choice(TRAINING_SCHEMES), "Tag scheme the model learns entity tags in; predictions use the corpus's."),
-    (("--embeddings",), "embeddings", str, "Pretrained word vectors: word2vec .bin/.txt, GloVe .txt, gensim .kv, fastText .bin."),
-    (("--embeddings-format",), "embeddings_format", click.Choice(EMBEDDINGS_FORMATS), "Format of --embeddings."),
+    (
+        ("--embeddings",),
+        "embeddings",
+        str,
+        "Pretrained word vectors: word2vec .bin/.txt, GloVe .txt, fastText .bin (detected); gensim .kv/.model only with "
+        "--embeddings-format gensim.",
+    ),
+    (
+        ("--embeddings-format",),
+        "embeddings_format",
+        click.Choice(EMBEDDINGS_FORMATS),
+        "Format of --embeddings; auto detects all but gensim, whose files are pickles that can run code and are read only when named.",
+    ),
     (("--max-vectors",), "max_vectors", int, "Extra pretrained rows beyond the training words  [default: the dev/test words found]"),
     (("--min-count",), "min_count", int, "Training words seen fewer times (and without a vector) map to <unk>."),
     (("--eval-batch-size",), "eval_batch_size", int, "Sentences per batch when scoring the dev set."),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import platform
 import sys
 from collections import Counter
@@ -260,15 +259,16 @@ def _fit(
 ) -> Any:
     """Trains (or resumes) the run, appending each epoch's record to ``metrics_path``; returns the TrainResult."""
     from tagger import training
+    from tagger.files import dumps_json
 
     saved = checkpoint.load() if resume else None
     done = saved.history(saved.integer("epoch", 1) - 1) if saved is not None else []
     with metrics_path.open("w", encoding="utf-8") as f:  # a resumed run's metrics start with the epochs already done
-        f.writelines(json.dumps(record) + "\n" for record in done)
+        f.writelines(dumps_json(record) + "\n" for record in done)
 
     def write_metrics(record: dict) -> None:
         with metrics_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(dumps_json(record, source=metrics_path.name) + "\n")
 
     evaluate_dev = None
     if run.dev is not None:

@@ -18,9 +18,7 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import random
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -32,6 +30,7 @@ from tagger import __version__
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.errors import OutputError, TrainingError
 from tagger.evaluation import EvaluationReport, TypeScores
+from tagger.files import atomic_file
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -93,28 +92,6 @@ def _difference(saved: Any, current: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` through a synced temporary file in the same directory, so that
-    ``path`` is always either the old file or the complete new one.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a crash
-    finally:
-        os.close(directory)
-
-
 class Checkpoint:
     """The checkpoint of one run (``<out>.checkpoint/checkpoint.safetensors``).
 
@@ -146,11 +123,13 @@ class Checkpoint:
         document.update(state, identity=self.identity)
         text = json.dumps(document, allow_nan=False, sort_keys=True)  # NaN is not JSON: a bug if it gets here
         cpu = {name: t.detach().to("cpu", copy=True).contiguous() for name, t in tensors.items()}
+        data = save(cpu, metadata={STATE_KEY: text})
         try:
             self.directory.mkdir(exist_ok=True)
-            _write_atomically(self.path, save(cpu, metadata={STATE_KEY: text}))
         except OSError as error:
-            raise OutputError(f"cannot write the checkpoint: {error.strerror or error}", self.path) from None
+            raise OutputError(f"cannot write the checkpoint: {error.strerror or error}", self.directory) from None
+        with atomic_file(self.path, "wb") as stream:  # the old checkpoint stays until the new one is complete
+            stream.write(data)
 
     def load(self) -> "SavedRun":
         """Reads the checkpoint and checks that it belongs to this run.

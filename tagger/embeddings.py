@@ -45,7 +45,7 @@ from typing import IO, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from tagger.errors import ConfigError, EmbeddingsError
+from tagger.errors import ConfigError, EmbeddingsError, UnsafeFormatWarning
 from tagger.wordforms import lookup_forms
 
 FORMATS = ("auto", "word2vec-binary", "word2vec-text", "glove", "gensim", "fasttext")
@@ -74,10 +74,6 @@ _PICKLE_HINT = (
     "loading a pickle can run code, so it is read only when its format is named, for a file you trust: "
     "format='gensim' (tagger train --embeddings-format gensim, tagger embeddings info --format gensim)"
 )
-
-
-class UnsafeFormatWarning(UserWarning):
-    """A vector file is being loaded in a format (gensim's pickles) that can run code."""
 
 
 PathLike = Union[str, Path]

@@ -54,3 +54,7 @@ class OutputError(TaggerError):
 
 class TrainingError(TaggerError):
     """Training that cannot go on: a non-finite loss, or a checkpoint that does not match the run."""
+
+
+class UnsafeFormatWarning(UserWarning):
+    """A file is being loaded in a format that can run code (gensim's pickles), because the user named it."""

@@ -9,15 +9,14 @@ words outside the vocabulary still get vectors). gensim is imported only inside 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from tagger.errors import ConfigError, EmbeddingsError
+from tagger.files import atomic_path
 
 ALGORITHMS = ("word2vec", "fasttext")
 ARCHITECTURES = ("cbow", "skipgram")
@@ -231,7 +230,7 @@ def train_vectors(
         raise ConfigError(f"no word occurs min_count={min_count} times in the corpus; lower --min-count", corpus)
     model.train(corpus_iterable=sentences, total_examples=model.corpus_count, epochs=epochs)
 
-    with _atomic_path(out_path) as tmp:
+    with atomic_path(out_path) as tmp:
         if algorithm == "fasttext":
             from gensim.models.fasttext import save_facebook_model
 
@@ -247,23 +246,6 @@ def train_vectors(
         algorithm == "fasttext",
         _neighbours(model.wv, neighbours_of, topn, str(out_path)),
     )
-
-
-@contextlib.contextmanager
-def _atomic_path(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out`` that replaces it when the block succeeds (removed otherwise)."""
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        yield tmp
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; the result is an ordinary file
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # --------------------------------------------------------------------------------- reading

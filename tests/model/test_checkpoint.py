@@ -390,13 +390,13 @@ def test_a_file_where_the_checkpoint_directory_goes_is_refused_before_training(t
 
 
 def test_a_checkpoint_that_cannot_be_written_is_an_output_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tagger.checkpoint
+    import tagger.files
 
-    def full_disk(path: Path, data: bytes) -> None:
+    def full_disk(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tagger.checkpoint, "_write_atomically", full_disk)
-    with pytest.raises(OutputError, match="cannot write the checkpoint.*No space left") as error:
+    monkeypatch.setattr(tagger.files.os, "fsync", full_disk)  # the checkpoint is the first file synced
+    with pytest.raises(OutputError, match="No space left") as error:
         train(tmp_path / "model", max_epochs=1)
     assert CHECKPOINT_FILE in str(error.value)
 
