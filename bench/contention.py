@@ -29,9 +29,9 @@ def start(train_file: Path, out: Path, epochs: int, env: Dict[str, str]) -> subp
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def last_epoch_speed(out: Path) -> float:
+def last_epoch(out: Path) -> dict:
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    return records[-1]["train_tokens_per_s"]
+    return records[-1]
 
 
 def run(train_file: Path, work: Path, jobs: int, epochs: int, env: Dict[str, str], label: str) -> List[float]:
@@ -43,8 +43,14 @@ def run(train_file: Path, work: Path, jobs: int, epochs: int, env: Dict[str, str
         if process.returncode:
             sys.exit(f"training failed:\n{err}")
     seconds = time.perf_counter() - started
-    speeds = [last_epoch_speed(out) for out in outs]
-    print(json.dumps({"run": label, "jobs": jobs, "tokens_per_s": [round(s) for s in speeds], "wall_s": round(seconds, 1)}), flush=True)
+    records = [last_epoch(out) for out in outs]
+    speeds = [r["train_tokens_per_s"] for r in records]
+    threads = [r.get("threads") for r in records]
+    print(
+        json.dumps(
+            {"run": label, "jobs": jobs, "tokens_per_s": [round(s) for s in speeds], "threads": threads, "wall_s": round(seconds, 1)}
+        )
+    )
     return speeds
 
 

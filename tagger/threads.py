@@ -8,12 +8,14 @@ costs a third of the solo speed, because every small kernel then sleeps and wake
 :class:`ThreadGovernor` keeps the fast active wait and instead samples, every few seconds, how much
 CPU time the cores this process may run on (``os.sched_getaffinity``) spent on *other* processes
 (``/proc/stat`` minus this process's own ``os.times``). When others keep a core busy, torch gets one
-thread fewer; when they stop, it gets its threads back. On exit the thread count is restored.
+thread fewer; when they stop, it gets its threads back (two readings in a row must agree, so a
+passing burst changes nothing). On exit the thread count is restored.
 Linux only; elsewhere (no ``/proc/stat``) it changes nothing.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Callable, Optional, Sequence, Tuple
@@ -51,8 +53,12 @@ def sample_cpu_time(cpus: Sequence[int], stat_path: str = "/proc/stat") -> Optio
 
 
 def threads_for(others: float, cores: int, most: int) -> int:
-    """Threads to use when other processes keep ``others`` of ``cores`` cores busy (at least 1, at most ``most``)."""
-    return max(1, min(most, int(cores - others + 0.5)))
+    """Threads to use when other processes keep ``others`` of ``cores`` cores busy (at least 1, at most ``most``).
+
+    A core counts as taken from 0.75 of it busy: light background work (an editor, a shell) keeps
+    every thread, another training run (a whole core or more) takes one.
+    """
+    return max(1, min(most, cores - math.floor(others + 0.25)))
 
 
 class ThreadGovernor:
@@ -85,6 +91,7 @@ class ThreadGovernor:
         self.threads = 0
         self._last: Optional[Sample] = None
         self._last_time = 0.0
+        self._proposed = 0  # what the last reading asked for: two readings in a row must agree
 
     def __enter__(self) -> "ThreadGovernor":
         self.original = self.threads = self._get()
@@ -107,9 +114,10 @@ class ThreadGovernor:
         others = max(0.0, (current[0] - self._last[0]) - (current[1] - self._last[1])) / elapsed
         self._last, self._last_time = current, now
         threads = threads_for(others, self.cores, self.original)
-        if threads != self.threads:
+        if threads != self.threads and threads == self._proposed:
             self._set(threads)
             self.threads = threads
+        self._proposed = threads
 
 
 class _Pinned:

@@ -10,7 +10,7 @@ from tagger.threads import ThreadGovernor, sample_cpu_time, threads_for
 
 @pytest.mark.parametrize(
     ("others", "cores", "most", "expected"),
-    [(0.0, 2, 2, 2), (0.3, 2, 2, 2), (0.9, 2, 2, 1), (2.0, 2, 2, 1), (1.0, 8, 4, 4), (6.0, 8, 8, 2), (0.0, 4, 1, 1)],
+    [(0.0, 2, 2, 2), (0.3, 2, 2, 2), (0.7, 2, 2, 2), (0.8, 2, 2, 1), (2.0, 2, 2, 1), (1.0, 8, 4, 4), (5.8, 8, 8, 2), (0.0, 4, 1, 1)],
 )
 def test_threads_for(others: float, cores: int, most: int, expected: int) -> None:
     assert threads_for(others, cores, most) == expected
@@ -48,23 +48,28 @@ def make_governor(machine: FakeMachine) -> ThreadGovernor:
 def test_governor_gives_up_a_core_to_another_job_and_takes_it_back() -> None:
     machine = FakeMachine()
     with make_governor(machine) as governor:
-        machine.advance(1.0, own=2.0, others=0.0)
-        governor.step()  # too soon to look
+
+        def tick(own: float, others: float, seconds: float = 3.0) -> None:
+            machine.advance(seconds, own=own, others=others)
+            governor.step()
+
+        tick(2.0, 0.0, seconds=1.0)  # too soon to look
+        tick(2.0, 0.0, seconds=1.5)  # alone: keeps its 2 threads
         assert machine.calls == []
-        machine.advance(1.5, own=2.0, others=0.0)
-        governor.step()  # alone: keeps its 2 threads
-        assert machine.calls == []
-        machine.advance(3.0, own=1.0, others=1.0)
-        governor.step()  # another job holds a core
-        assert machine.threads == 1
-        machine.advance(3.0, own=1.0, others=1.0)
-        governor.step()
-        assert machine.calls == [1]  # stays at 1 without re-setting
-        machine.advance(3.0, own=1.0, others=0.0)
-        governor.step()  # the other job ended
+        tick(1.0, 1.0)  # another job holds a core: one reading is not enough
         assert machine.threads == 2
-        machine.advance(3.0, own=2.0, others=1.0)
-        governor.step()
+        tick(1.0, 1.0)  # two in a row are
+        assert machine.threads == 1
+        tick(1.0, 1.0)
+        assert machine.calls == [1]  # stays at 1 without re-setting
+        tick(1.0, 0.0)
+        tick(1.0, 1.0)  # a gap of one reading changes nothing
+        assert machine.calls == [1]
+        tick(1.0, 0.0)
+        tick(1.0, 0.0)  # the other job ended
+        assert machine.threads == 2
+        tick(2.0, 1.0)
+        tick(2.0, 1.0)
         assert machine.threads == 1
     assert machine.threads == 2  # restored on exit
     assert machine.calls == [1, 2, 1, 2]
