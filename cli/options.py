@@ -200,7 +200,7 @@ def open_text_input(path: str, *, newline: Optional[str] = "") -> Iterator[IO[st
     ``newline=""`` keeps ``\r\n`` as it is, so character offsets count every character of the file.
 
     Raises:
-        CorpusFormatError: Missing file, a directory or not readable.
+        CorpusFormatError: Missing file, a directory, not readable, or UTF-16/UTF-32 text.
     """
     if path == STDIN:
         wrapper = io.TextIOWrapper(binary_stream("stdin"), encoding="utf-8-sig", errors="strict", newline=newline)
@@ -210,10 +210,11 @@ def open_text_input(path: str, *, newline: Optional[str] = "") -> Iterator[IO[st
             with contextlib.suppress(ValueError):
                 wrapper.detach()  # leave the process's stdin open
         return
-    from corpora.columns import check_file
+    from corpora.columns import check_encoding_mark, check_file
     from tagger.errors import CorpusFormatError
 
     name = check_file(path)
+    check_encoding_mark(name)
     try:
         handle = open(name, encoding="utf-8-sig", errors="strict", newline=newline)  # noqa: SIM115 (closed below)
     except OSError as exc:

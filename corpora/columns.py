@@ -140,20 +140,32 @@ def open_text(path: str) -> IO[str]:
     Raises:
         CorpusFormatError: The file cannot be opened, or starts with a UTF-16/UTF-32 byte-order mark.
     """
+    check_encoding_mark(path)
     try:
-        with open(path, "rb") as raw:
-            head = raw.read(4)
-        for bom, encoding in _FOREIGN_BOMS:
-            if head.startswith(bom):
-                raise CorpusFormatError(
-                    f"{encoding} text (byte-order mark {bom.hex(' ').upper()}), not UTF-8: convert it to UTF-8, "
-                    f"e.g. iconv -f {encoding} -t UTF-8",
-                    path=path,
-                    line=1,
-                )
         return open(path, encoding="utf-8-sig", errors="strict", newline=None)
     except OSError as exc:
         raise CorpusFormatError(f"cannot open: {exc.strerror or exc}", path=path) from exc
+
+
+def check_encoding_mark(path: str) -> None:
+    """Refuse a file that starts with a UTF-16 or UTF-32 byte-order mark (UTF-8 is expected).
+
+    Raises:
+        CorpusFormatError: Such a mark (naming the encoding and how to convert), or the file cannot be opened.
+    """
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(4)
+    except OSError as exc:
+        raise CorpusFormatError(f"cannot open: {exc.strerror or exc}", path=path) from exc
+    for bom, encoding in _FOREIGN_BOMS:
+        if head.startswith(bom):
+            raise CorpusFormatError(
+                f"{encoding} text (byte-order mark {bom.hex(' ').upper()}), not UTF-8: "
+                f"convert it to UTF-8, e.g. iconv -f {encoding} -t UTF-8",
+                path=path,
+                line=1,
+            )
 
 
 def nul_error(path: str, line_no: int, line: str) -> CorpusFormatError:

@@ -368,3 +368,12 @@ def test_stdout_as_a_path_writes_to_the_process_stdout(ner_model: Trained, data:
         assert result.returncode == 0, result.stderr
         assert result.stdout.decode("utf-8").splitlines()[0] == "[PER John Smith] lives in [LOC Paris] ."
     assert os.path.islink("/dev/stdout") or stat.S_ISCHR(os.stat("/dev/stdout").st_mode)
+
+
+@pytest.mark.parametrize("input_format", ["text", "tokens"])
+def test_utf16_text_input_is_one_line_error_naming_the_file(ner_model: Trained, tmp_path: Path, input_format: str) -> None:
+    path = tmp_path / "utf16.txt"
+    path.write_bytes("John Smith lives in Paris .\n".encode("utf-16"))  # with its byte-order mark
+    result = invoke(["tag", str(path), "--model", ner_model.path, "--input", input_format])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:1: UTF-16 text" in result.stderr and "Traceback" not in result.output
