@@ -118,7 +118,7 @@ def _split_labels(dataset: Any, tag_column: str, cfg: TrainConfig) -> _Labels:
 
     tokens = column_values(dataset["train"], TOKENS)
     tags, label_names = column_tags(dataset["train"], tag_column)
-    corpus_scheme = detect_scheme(tags)
+    corpus_scheme = normalize_scheme(column_scheme(dataset["train"], tag_column, tags))
     output_labels = label_names or _ordered_labels(tags, corpus_scheme)
     training_scheme = _training_scheme(corpus_scheme, cfg.scheme)
     labels = Vocab(convert_labels(output_labels, corpus_scheme, training_scheme), reserved=False)
@@ -475,11 +475,16 @@ def evaluate(
 
 def _gold_source(dataset: Any, tag_column: str, gold: Sequence[Sequence[str]], scheme: Optional[str]) -> Tuple[str, Optional[str]]:
     """The gold tags' scheme (given, recorded by ``load_corpus`` or detected) and the file they came from."""
-    from corpora.hf import split_file, tag_scheme
+    from corpora.hf import split_file
 
-    if scheme is None:
-        try:
-            scheme = tag_scheme(dataset, tag_column)
-        except ConfigError:  # not from load_corpus, or a column it did not record
-            scheme = detect_scheme(gold)
-    return normalize_scheme(scheme), split_file(dataset)
+    return normalize_scheme(scheme or column_scheme(dataset, tag_column, gold)), split_file(dataset)
+
+
+def column_scheme(dataset: Any, tag_column: str, tags: Sequence[Sequence[str]]) -> str:
+    """The scheme of a tag column: as ``load_corpus`` recorded it (over all the files), else detected from ``tags``."""
+    from corpora.hf import tag_scheme
+
+    try:
+        return tag_scheme(dataset, tag_column)
+    except ConfigError:  # not from load_corpus, or a column it did not record
+        return detect_scheme(tags)
