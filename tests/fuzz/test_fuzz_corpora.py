@@ -8,7 +8,6 @@ another exception, and each example finishes within a bound. The default run tak
 from __future__ import annotations
 
 import contextlib
-import signal
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -20,26 +19,11 @@ from hypothesis import strategies as st
 from corpora import read_columns, read_conllu, read_sentences
 from corpora.writers import format_columns
 from tagger.errors import TaggerError
+from tests.fuzz.limits import time_limit
 
 FAST = settings(max_examples=40, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=1500, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 SECONDS_PER_EXAMPLE = 20  # a hang fails the test instead of stalling the run
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Fail (TimeoutError) if the block runs longer than ``seconds``; the old SIGALRM handler is restored."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"no result within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

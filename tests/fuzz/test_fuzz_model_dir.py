@@ -11,16 +11,14 @@ run takes a few seconds; ``-m slow`` runs many more examples.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import signal
 import struct
 import tempfile
 import tracemalloc
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -30,6 +28,7 @@ from tagger.config import TaggerConfig, TrainConfig
 from tagger.errors import ModelFileError
 from tagger.inference import Tagger
 from tagger.numpy_tagger import NumpyTagger
+from tests.fuzz.limits import time_limit
 from tests.unit.test_model_format import IOB2, tiny_model
 
 FAST = settings(max_examples=25, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
@@ -44,22 +43,6 @@ Mutation = Callable[[Path], None]
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_model(tmp_path_factory.mktemp("fuzz") / "model")
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Fail (TimeoutError) if the block runs longer than ``seconds``; the old SIGALRM handler is restored."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"no result within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def load_both_or_error(directory: Path) -> None:

@@ -8,12 +8,10 @@ another exception, never a hang, and never an allocation beyond a bound (tracema
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import signal
 import tracemalloc
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import gensim.models.fasttext  # noqa: F401  imported here, so importing it is not measured as an allocation
 import numpy as np
@@ -24,6 +22,7 @@ from hypothesis import strategies as st
 from tagger.embeddings import FORMATS, RESERVED, PretrainedMatrix, build_matrix, detect_format
 from tagger.errors import TaggerError
 from tagger.vectors import vectors_info
+from tests.fuzz.limits import time_limit
 
 PEAK_BOUND = 16 << 20  # the sniffing megabyte, one read buffer and one line: nothing sized by a header
 TIME_BOUND_S = 10  # per example; a hang fails the test instead of stalling it
@@ -56,22 +55,6 @@ def encode(fmt: str, words: list[str], vectors: np.ndarray, count: Optional[int]
         return header + b"".join(w.encode() + b" " + v.astype("<f4").tobytes() for w, v in zip(words, vectors))
     rows = b"".join((w + " " + " ".join(repr(float(x)) for x in v) + "\n").encode() for w, v in zip(words, vectors))
     return rows if fmt == "glove" else header + rows
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Raise TimeoutError in the main thread after ``seconds`` (the old handler comes back afterwards)."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"no result after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def read(path: Path, vocab: list[str], max_vectors: Optional[int] = None) -> Optional[PretrainedMatrix]:
