@@ -69,6 +69,10 @@ MAX_DIM = 10_000
 at most); a larger header number is taken for a corrupt or hostile file, not a reason to allocate."""
 MAX_LINE_BYTES = _SNIFF_BYTES
 """The longest line a text vector file may have (1 MiB: a MAX_DIM row of long floats fits in a quarter)."""
+MAX_FILE_VALUES = 50_000_000
+"""How many numbers a vector file's own rows add to a trained model by default (``build_matrix``'s
+``max_values``): 200 MB of float32, so all of GloVe 6B 50d (400,000 x 50 = 20 M) and 100d (40 M),
+and the first 166,666 words of a 300d file."""
 _MAX_HEADER_DIGITS = 18  # int() of a 5,000-digit "number" raises ValueError on Python >= 3.11
 _PICKLE_HINT = (
     "loading a pickle can run code, so it is read only when its format is named, for a file you trust: "
@@ -304,6 +308,7 @@ def build_matrix(
     *,
     extra_words: Iterable[str] = (),
     max_vectors: Optional[int] = None,
+    max_values: Optional[int] = None,
     format: str = "auto",
     seed: int = 0,
     unicode_errors: str = "strict",
@@ -316,17 +321,19 @@ def build_matrix(
     vector of its character n-grams), else a random uniform(-sqrt(3/dim), sqrt(3/dim)) row. Random
     rows depend only on ``seed``, ``dim`` and the row index (they equal :func:`random_matrix`'s).
 
-    Extra rows follow the vocabulary. With ``max_vectors=None``: one per distinct ``extra_words``
-    word (first-seen order) that is not in the vocabulary and that the file gives a vector for by
-    the same lookup; the row keeps the word as asked. With ``max_vectors=N``: instead the first N
-    words of the file (files list frequent words first) not already among the rows, in the file's
-    form; ``extra_words`` is then ignored. Words appearing twice in a file keep their first vector.
+    Extra rows follow the vocabulary: first one per distinct ``extra_words`` word (first-seen order)
+    that is not in the vocabulary and that the file gives a vector for by the same lookup (the row
+    keeps the word as asked); then the first N words of the file (files list frequent words first)
+    not already among the rows, in the file's form, with N = ``max_vectors``, or ``max_values //
+    dim`` (the smaller when both are given; none when neither is). Words appearing twice in a file
+    keep their first vector. The file is still read in one pass: its other rows are never parsed.
 
     Args:
         path: The vector file (see the module docstring for formats; ``.gz`` works too).
         vocab_words: The training vocabulary, distinct strings, reserved tokens first if any.
-        extra_words: Words of the dev/test files, to give rows when the file knows them.
-        max_vectors: Add the file's first N new words instead of ``extra_words``.
+        extra_words: Other words to give rows when the file knows them (rare training words).
+        max_vectors: Add the file's first N new words.
+        max_values: Add as many of the file's first new words as fit in this many numbers (rows x dim).
         format: One of ``FORMATS``; "auto" detects it (see :func:`detect_format`). "gensim" (a
             pickle, which can run code) is loaded only when named here, with an
             :class:`UnsafeFormatWarning`.
@@ -340,7 +347,7 @@ def build_matrix(
     Raises:
         EmbeddingsError: The file is missing, unreadable, truncated or malformed; a pickle under
             "auto"; a header number out of range or beyond the file's size; a used vector not finite.
-        ConfigError: ``format`` or ``max_vectors`` is not a valid option.
+        ConfigError: ``format``, ``max_vectors`` or ``max_values`` is not a valid option.
         ValueError: ``vocab_words`` holds a duplicate or a non-string.
     """
     vocab = _check_vocab(vocab_words)
@@ -348,13 +355,12 @@ def build_matrix(
         codecs.lookup_error(unicode_errors)
     except LookupError:
         raise ConfigError(f"unknown unicode_errors handler {unicode_errors!r}") from None
-    if max_vectors is not None:
-        if not _is_count(max_vectors) or max_vectors < 0:
-            raise ConfigError(f"max_vectors must be None or an integer >= 0, got {max_vectors!r}")
-        max_vectors = int(max_vectors)
+    for option, value in (("max_vectors", max_vectors), ("max_values", max_values)):
+        if value is not None and (not _is_count(value) or value < 0):
+            raise ConfigError(f"{option} must be None or an integer >= 0, got {value!r}")
     fmt = resolve_format(path, format)
     checked = Path(path)
-    collector = _Collector(vocab, () if max_vectors is not None else extra_words, max_vectors)
+    collector = _Collector(vocab, extra_words, max_vectors, max_values)
     if fmt in ("gensim", "fasttext"):
         return _build_from_gensim(checked, fmt, collector, seed)
     try:
@@ -387,7 +393,7 @@ def random_matrix(vocab_words: Sequence[str], dim: int, *, seed: int = 0) -> Pre
     vocab = _check_vocab(vocab_words)
     if not _is_count(dim) or dim < 1:
         raise ConfigError(f"embedding dim must be an integer >= 1, got {dim!r}")
-    collector = _Collector(vocab, (), None)
+    collector = _Collector(vocab, ())
     collector.start(int(dim))
     return collector.assemble(seed, "", "random")
 
@@ -440,13 +446,15 @@ class _Collector:
     """What one pass over a vector file must keep, and the matrix assembled from it afterwards.
 
     The file is offered its words in order; the collector keeps the vector of every lookup form of
-    a wanted word (first occurrence only) and, under ``max_vectors``, the first new file words.
-    Which form wins is decided only at the end, since a lowercase form may come before the exact one.
+    a wanted word (first occurrence only) and the first new file words (as many as ``max_vectors``
+    and ``max_values`` allow, known once the file's dimension is). Which form wins is decided only
+    at the end, since a lowercase form may come before the exact one.
     """
 
-    def __init__(self, vocab: list[str], extra_words: Iterable[str], max_vectors: Optional[int]):
+    def __init__(self, vocab: list[str], extra_words: Iterable[str], max_vectors: Optional[int] = None, max_values: Optional[int] = None):
         self.vocab = vocab
-        self.max_vectors = max_vectors
+        self.max_vectors = None if max_vectors is None else int(max_vectors)
+        self.max_values = None if max_values is None else int(max_values)
         present = set(vocab)
         extra: list[str] = []
         seen: set[str] = set()
@@ -461,18 +469,22 @@ class _Collector:
         for word in [w for w in vocab if w not in RESERVED] + extra:
             for form in lookup_forms(word):
                 self.slots.setdefault(form, len(self.slots))
-        self.present = present  # exact row words, for max_vectors
-        self.collecting = bool(max_vectors)
+        self.present = present | set(extra)  # exact row words (if found), never added again from the file
+        self.max_added = 0  # file words to add, set by start()
+        self.collecting = False
         self.added_words: list[str] = []
         self.file_entries = 0
         self.dim = 0
 
     def start(self, dim: int) -> None:
-        """Allocate the buffers once the file's vector size is known."""
+        """Allocate the buffers once the file's vector size is known (and so how many rows ``max_values`` allows)."""
         self.dim = dim
+        bounds = [n for n in (self.max_vectors, None if self.max_values is None else self.max_values // dim) if n is not None]
+        self.max_added = min(bounds, default=0)
+        self.collecting = self.max_added > 0
         self.form_rows = np.empty((len(self.slots), dim), dtype=np.float32)
         self.have = bytearray(len(self.slots))
-        self.added = _RowStore(dim, self.max_vectors)
+        self.added = _RowStore(dim, self.max_added)
 
     def wants(self, word: str) -> bool:
         """Whether the file's next entry, ``word``, has a vector worth parsing."""
@@ -491,7 +503,7 @@ class _Collector:
             self.present.add(word)
             self.added_words.append(word)
             self.added.append(vector)
-            if len(self.added_words) >= self.max_vectors:
+            if len(self.added_words) >= self.max_added:
                 self.collecting = False
 
     def _lookup(self, word: str, ngrams: Optional[Callable[[str], Optional[np.ndarray]]]):
@@ -519,15 +531,14 @@ class _Collector:
         stats["file_vocab"] = self.file_entries
         extra_words: list[str] = []
         extra_rows: list[np.ndarray] = []
-        if self.max_vectors is None:
-            for word in self.extra:
-                _, vector = self._lookup(word, ngrams)
-                if vector is not None:
-                    extra_words.append(word)
-                    extra_rows.append(vector)
-        else:
-            extra_words = self.added_words
+        for word in self.extra:
+            _, vector = self._lookup(word, ngrams)
+            if vector is not None:
+                extra_words.append(word)
+                extra_rows.append(vector)
         n_vocab = len(self.vocab)
+        n_found = n_vocab + len(extra_words)  # the rows of the file's own words start here
+        extra_words += self.added_words
         n_rows = n_vocab + len(extra_words)
         vectors = np.empty((n_rows, dim), dtype=np.float32)  # shape: (n_rows, dim)
         found = np.zeros(n_rows, dtype=bool)
@@ -545,16 +556,14 @@ class _Collector:
                 stats[kind] += 1
                 vectors[row] = vector
                 found[row] = True
-        if self.max_vectors is None:
-            for offset, vector in enumerate(extra_rows):
-                vectors[n_vocab + offset] = vector
-            del extra_rows
+        for offset, vector in enumerate(extra_rows):
+            vectors[n_vocab + offset] = vector
+        del extra_rows
         # Every lookup is done: free the form rows (and drop the last view into them) before the
         # added rows are copied over.
         vector = None
         del self.form_rows
-        if self.max_vectors is not None:
-            self.added.drain_into(vectors[n_vocab:])
+        self.added.drain_into(vectors[n_found:])
         found[n_vocab:] = True
         stats["extra"] = len(extra_words)
         return PretrainedMatrix(

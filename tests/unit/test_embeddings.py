@@ -236,10 +236,10 @@ def test_gensim_fasttext_model_uses_ngrams_too(fasttext_bin: Path) -> None:
 
 def test_fasttext_max_vectors_takes_the_model_vocabulary_in_order(fasttext_bin: Path) -> None:
     expected = load_facebook_vectors(str(fasttext_bin))
-    matrix = build_matrix(fasttext_bin, ["the", "zzz"], max_vectors=3, extra_words=["ignored"])
+    matrix = build_matrix(fasttext_bin, ["the", "zzz"], max_vectors=3, extra_words=["catz"])
     new = [w for w in expected.index_to_key if w != "the"][:3]
-    assert matrix.words == ["the", "zzz", *new]
-    for row, word in enumerate(new, start=2):
+    assert matrix.words == ["the", "zzz", "catz", *new]  # the extra word (from its n-grams), then the file's words
+    for row, word in enumerate(new, start=3):
         assert np.array_equal(matrix.vectors[row], expected[word])
 
 
@@ -325,7 +325,7 @@ def test_extra_words(files: dict[str, Path], reference: KeyedVectors) -> None:
 @pytest.mark.parametrize("fmt", ["word2vec-binary", "word2vec-text", "glove", "gensim"])
 def test_max_vectors(files: dict[str, Path], reference: KeyedVectors, fmt: str) -> None:
     vocab = ["<pad>", "<unk>", "the", "Paris", "nowhere"]
-    matrix = build(files[fmt], vocab, fmt, max_vectors=4, extra_words=["w19"])
+    matrix = build(files[fmt], vocab, fmt, max_vectors=4)
     # The file's first words not already rows: "paris" (only "Paris" is a row), "year0000", "naïve", "00".
     assert matrix.words == vocab + ["paris", "year0000", "naïve", "00"]
     for row, word in enumerate(matrix.words[5:], start=5):
@@ -333,7 +333,25 @@ def test_max_vectors(files: dict[str, Path], reference: KeyedVectors, fmt: str) 
     assert matrix.stats["extra"] == 4 and matrix.found[5:].all()
     everything = build(files[fmt], vocab, fmt, max_vectors=10_000)
     assert everything.words == vocab + [w for w in FILE_WORDS if w not in vocab]
-    assert build(files[fmt], vocab, fmt, max_vectors=0, extra_words=["w1"]).words == vocab
+    assert build(files[fmt], vocab, fmt, max_vectors=0).words == vocab
+    # Extra words come first and are not taken twice; the N file words come on top of them.
+    both = build(files[fmt], vocab, fmt, max_vectors=2, extra_words=["w19", "YEAR0000", "paris"])
+    assert both.words == vocab + ["w19", "YEAR0000", "paris", "year0000", "naïve"]  # rows are told apart as written
+    assert np.array_equal(both.vectors[6], reference["year0000"]) and both.stats["extra"] == 5
+    assert build(files[fmt], vocab, fmt, max_vectors=0, extra_words=["w1", "nowhere2"]).words == vocab + ["w1"]
+
+
+@pytest.mark.parametrize("fmt", ["word2vec-binary", "glove", "gensim"])
+def test_max_values_bounds_the_file_rows_by_their_size(files: dict[str, Path], reference: KeyedVectors, fmt: str) -> None:
+    vocab = ["<pad>", "<unk>", "the", "Paris", "nowhere"]
+    # max_values // DIM rows of the file, whatever the vocabulary: 3 rows for 3.5 rows' worth of numbers.
+    matrix = build(files[fmt], vocab, fmt, max_values=3 * DIM + DIM // 2, extra_words=["w3"])
+    assert matrix.words == vocab + ["w3", "paris", "year0000", "naïve"]
+    assert build(files[fmt], vocab, fmt, max_values=10**9).words == vocab + [w for w in FILE_WORDS if w not in vocab]
+    assert build(files[fmt], vocab, fmt, max_values=DIM - 1).words == vocab
+    # With both, the smaller bound wins.
+    assert build(files[fmt], vocab, fmt, max_values=3 * DIM, max_vectors=1).words == vocab + ["paris"]
+    assert build(files[fmt], vocab, fmt, max_values=DIM, max_vectors=5).words == vocab + ["paris"]
 
 
 def test_duplicate_file_words_keep_the_first_vector(tmp_path: Path) -> None:
@@ -455,6 +473,9 @@ def test_user_errors_name_the_file(tmp_path: Path, files: dict[str, Path]) -> No
         build_matrix(files["glove"], ["a"], format="bin")
     with pytest.raises(ConfigError, match="max_vectors"):
         build_matrix(files["glove"], ["a"], max_vectors=-1)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ConfigError, match="max_values"):
+            build_matrix(files["glove"], ["a"], max_values=bad)
     with pytest.raises(ValueError, match="twice"):
         build_matrix(files["glove"], ["a", "b", "a"])
 
