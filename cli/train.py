@@ -99,7 +99,20 @@ TRAIN_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
         click.Choice(EMBEDDINGS_FORMATS),
         "Format of --embeddings; auto detects all but gensim, whose files are pickles that can run code and are read only when named.",
     ),
-    (("--max-vectors",), "max_vectors", int, "Extra pretrained rows beyond the training words  [default: the dev/test words found]"),
+    (
+        ("--max-vectors",),
+        "max_vectors",
+        int,
+        "The vector file's first N words beyond the training words get rows that keep their pretrained vectors "
+        "(0: training words only)  [default: as many as fit in 50 M numbers, all of GloVe 6B 50d]",
+    ),
+    (
+        ("--vocab-from-eval-splits/--no-vocab-from-eval-splits",),
+        "vocab_from_eval_splits",
+        "flag",
+        "The old transductive vocabulary: rows for the dev/test words the vector file has instead of its first words "
+        "(--max-vectors adds to them). It inflates dev/test scores over those of unseen text, whose new words get <unk>.",
+    ),
     (("--min-count",), "min_count", int, "Training words seen fewer times (and without a vector) map to <unk>."),
     (("--eval-batch-size",), "eval_batch_size", int, "Sentences per batch when scoring the dev set."),
     (("--max-minutes",), "max_minutes", float, "Stop after this much wall-clock time, keeping the best model."),

@@ -126,12 +126,17 @@ def _split_labels(dataset: Any, tag_column: str, cfg: TrainConfig) -> _Labels:
 
 
 def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig, model_options: Dict[str, Any], log: Callable) -> tuple:
-    """The word vocabulary (with the pretrained vectors' words), the character vocabulary and the
-    vector matrix (None without ``cfg.embeddings``); sets ``word_dim`` from the vectors.
+    """The word vocabulary, the character vocabulary, the vector matrix (None without
+    ``cfg.embeddings``) and the number of training-vocabulary rows; sets ``word_dim`` from the vectors.
+
+    The word rows: ``<pad>``, ``<unk>`` and the training words (at least ``min_count`` times),
+    then, with a vector file, rows of pretrained words: rare training words the file has, and the
+    file's first words (``max_vectors`` of them, by default as many as fit in
+    ``MAX_FILE_VALUES`` numbers). Never the words of the data the model is evaluated on, unless
+    ``vocab_from_eval_splits`` asks for the old transductive vocabulary.
     """
     from tagger.vocab import PAD, UNK, WordVocab, build_char_vocab
 
-    other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
     counts = Counter(t for tokens in train_tokens for t in tokens)
     lowercase = model_options.get("lowercase_words", TaggerConfig.lowercase_words)
     word_counts: Counter = Counter()
@@ -140,21 +145,34 @@ def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig,
     frequent = [w for w, n in sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= cfg.min_count]
     rare = [w for w, n in word_counts.items() if n < cfg.min_count]
     vocab_words = [PAD, UNK] + frequent
+    trainable_rows = len(vocab_words)
     matrix = None
     if cfg.embeddings:
-        from tagger.embeddings import build_matrix
+        from tagger import embeddings
 
-        extra = rare + [t.lower() if lowercase else t for tokens in other_tokens for t in tokens]
-        matrix = build_matrix(
-            cfg.embeddings, vocab_words, extra_words=extra, max_vectors=cfg.max_vectors, format=cfg.embeddings_format, seed=cfg.seed
+        extra = rare
+        max_vectors, max_values = cfg.max_vectors, None if cfg.max_vectors is not None else embeddings.MAX_FILE_VALUES
+        if cfg.vocab_from_eval_splits:
+            other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
+            extra = rare + [t.lower() if lowercase else t for tokens in other_tokens for t in tokens]
+            max_values = None  # today's rows: the evaluation words, plus the file's first max_vectors words when given
+        matrix = embeddings.build_matrix(
+            cfg.embeddings,
+            vocab_words,
+            extra_words=extra,
+            max_vectors=max_vectors,
+            max_values=max_values,
+            format=cfg.embeddings_format,
+            seed=cfg.seed,
         )
         vocab_words = matrix.words
         model_options["word_dim"] = matrix.dim
         log(
             f"embeddings {cfg.embeddings}: {matrix.dim}d, {matrix.coverage() * 100:.1f}% of {len(frequent)} training words found "
-            f"({', '.join(f'{k} {v}' for k, v in matrix.stats.items())})"
+            f"({', '.join(f'{k} {v}' for k, v in matrix.stats.items())}); "
+            f"{len(vocab_words) - trainable_rows} more rows keep their pretrained vectors"
         )
-    return WordVocab(vocab_words, lowercase=lowercase), build_char_vocab(counts), matrix
+    return WordVocab(vocab_words, lowercase=lowercase), build_char_vocab(counts), matrix, trainable_rows
 
 
 def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], log: Callable) -> _Run:
@@ -174,7 +192,7 @@ def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dic
 
     device = resolve_device(cfg.device)
     labels = _split_labels(dataset, tag_column, cfg)
-    word_vocab, char_vocab, matrix = _vocabularies(dataset, labels.tokens, cfg, model_options, log)
+    word_vocab, char_vocab, matrix, trainable_rows = _vocabularies(dataset, labels.tokens, cfg, model_options, log)
     config = TaggerConfig(
         **model_options,
         num_words=len(word_vocab),
@@ -186,7 +204,10 @@ def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dic
     seed_everything(cfg.seed)
     model = SequenceTagger(config, allowed_transitions(labels.labels.items, labels.training_scheme) if config.crf else None)
     if matrix is not None:
-        model.set_word_vectors(torch.from_numpy(matrix.vectors))
+        # Only the training words' rows are fine-tuned: the other pretrained rows stay as the file has
+        # them (a frozen buffer, no gradient nor optimiser state), so any word the file knows keeps
+        # its vector at tagging time, and a 400k-row matrix costs a training step no more than 20k.
+        model.set_word_vectors(torch.from_numpy(matrix.vectors), trainable_rows=trainable_rows)
         del matrix
     model.to(device)
 

@@ -246,7 +246,12 @@ class TrainConfig(_JsonConfig):
     scheme: str = "iobes"  # training scheme for entity tags: iobes | iob2 | same (as the corpus)
     embeddings: Optional[str] = None  # pretrained word vectors (word2vec, GloVe, gensim, fastText .bin)
     embeddings_format: str = "auto"  # auto | word2vec-binary | word2vec-text | glove | gensim | fasttext
-    max_vectors: Optional[int] = None  # extra pretrained rows: None -> words of the dev/test data found in the file
+    # Rows beyond the training words, whose pretrained vectors stay frozen: the vector file's first N words;
+    # None: as many as fit in embeddings.MAX_FILE_VALUES (50 M) numbers, all of GloVe 6B 50d; 0: none.
+    max_vectors: Optional[int] = None
+    # The old transductive vocabulary: rows for the dev/test words the vector file has, instead of its first
+    # words (max_vectors then adds to them). Inflates dev/test scores: unseen text's new words get <unk>.
+    vocab_from_eval_splits: bool = False
     min_count: int = 1  # training words seen fewer times (and without a vector) map to <unk>
     eval_batch_size: int = 256  # sentences per batch when scoring the dev set
     max_minutes: Optional[float] = None  # stop training after this wall-clock time (the best model is kept)

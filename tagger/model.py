@@ -5,7 +5,7 @@ It knows nothing about files or strings: it takes a Batch of ids and returns a l
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,100 @@ from tagger.vocab import PAD_ID
 Constraints = Tuple[Sequence[bool], Sequence[Sequence[bool]], Sequence[bool]]
 
 
+class WordEmbedding(nn.Module):
+    """The word-vector table: its first rows a parameter, the rest (a vector file's words beyond the
+    training vocabulary) a frozen buffer, so that neither gradients nor optimiser state grow with them.
+
+    Whatever the split, it is saved and loaded as one ``weight`` of shape (num_words, dim), as an
+    ``nn.Embedding`` is: a loaded model (one matrix) and a training run (split) read each other's
+    state dicts.
+
+    Args:
+        num_words: Rows of the table.
+        dim: Vector size.
+        trainable: Whether the parameter rows learn (False: every row is fixed).
+    """
+
+    def __init__(self, num_words: int, dim: int, trainable: bool = True):
+        super().__init__()
+        self.head = nn.Parameter(torch.empty(num_words, dim), requires_grad=trainable)  # rows [0, trainable_rows)
+        self.register_buffer("tail", torch.empty(0, dim), persistent=False)  # rows [trainable_rows, num_words)
+        bound = (3.0 / dim) ** 0.5
+        nn.init.uniform_(self.head, -bound, bound)
+
+    @property
+    def trainable_rows(self) -> int:
+        return self.head.shape[0]
+
+    @property
+    def num_words(self) -> int:
+        return self.head.shape[0] + self.tail.shape[0]
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The whole table, shape (num_words, dim): the parameter itself when nothing is split off, else a copy."""
+        return self.head if not len(self.tail) else torch.cat([self.head, self.tail])
+
+    def set_vectors(self, vectors: torch.Tensor, trainable_rows: Optional[int] = None) -> None:
+        """Copies ``vectors`` (num_words, dim) in; rows from ``trainable_rows`` on (default: none) become the frozen buffer.
+
+        Raises:
+            ValueError: ``vectors`` has another shape, or ``trainable_rows`` is not in [2, num_words].
+        """
+        shape = (self.num_words, self.head.shape[1])
+        if tuple(vectors.shape) != shape:
+            raise ValueError(f"expected vectors of shape {shape}, got {tuple(vectors.shape)}")
+        rows = shape[0] if trainable_rows is None else trainable_rows
+        if not 2 <= rows <= shape[0]:  # <pad> and <unk> are always rows of the parameter
+            raise ValueError(f"trainable_rows must be in [2, {shape[0]}], got {rows}")
+        device = self.head.device
+        with torch.no_grad():
+            self.head = nn.Parameter(vectors[:rows].to(device, torch.float32, copy=True), requires_grad=self.head.requires_grad)
+            self.tail = vectors[rows:].to(device, torch.float32, copy=True)
+            self.head[PAD_ID].zero_()
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """The vectors of ``ids`` (any shape), shape ``ids.shape + (dim,)``."""
+        if not len(self.tail):
+            return F.embedding(ids, self.head, padding_idx=PAD_ID)
+        rows = self.trainable_rows
+        in_head = ids < rows
+        head = F.embedding(ids.masked_fill(~in_head, PAD_ID), self.head, padding_idx=PAD_ID)
+        tail = F.embedding((ids - rows).clamp_(min=0), self.tail)
+        return torch.where(in_head.unsqueeze(-1), head, tail)
+
+    def _save_to_state_dict(self, destination: Dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        weight = self.weight
+        destination[prefix + "weight"] = weight if keep_vars else weight.detach()
+
+    def _load_from_state_dict(
+        self,
+        state_dict: Dict[str, Any],
+        prefix: str,
+        local_metadata: Dict[str, Any],
+        strict: bool,
+        missing_keys: List[str],
+        unexpected_keys: List[str],
+        error_msgs: List[str],
+    ) -> None:
+        key = prefix + "weight"
+        if strict:
+            unexpected_keys.extend(k for k in state_dict if k.startswith(prefix) and k != key)
+        if key not in state_dict:
+            missing_keys.append(key)
+            return
+        weight = state_dict[key]
+        shape = (self.num_words, self.head.shape[1])
+        if tuple(weight.shape) != shape:
+            error_msgs.append(
+                f"size mismatch for {key}: copying a param with shape {tuple(weight.shape)}, the shape in the model is {shape}"
+            )
+            return
+        with torch.no_grad():
+            self.head.copy_(weight[: self.trainable_rows])
+            self.tail.copy_(weight[self.trainable_rows :])
+
+
 class SequenceTagger(nn.Module):
     """A (bi)directional RNN/LSTM/GRU tagger over word, character and casing features.
 
@@ -31,12 +125,9 @@ class SequenceTagger(nn.Module):
     def __init__(self, config: TaggerConfig, constraints: Optional[Constraints] = None):
         super().__init__()
         self.config = config
-        self.word_embedding = nn.Embedding(config.num_words, config.word_dim, padding_idx=PAD_ID)
-        bound = (3.0 / config.word_dim) ** 0.5
-        nn.init.uniform_(self.word_embedding.weight, -bound, bound)
+        self.word_embedding = WordEmbedding(config.num_words, config.word_dim, trainable=not config.freeze_embeddings)
         with torch.no_grad():
-            self.word_embedding.weight[PAD_ID].zero_()
-        self.word_embedding.weight.requires_grad_(not config.freeze_embeddings)
+            self.word_embedding.head[PAD_ID].zero_()
         self.char_encoder = make_char_encoder(
             config.char_encoder,
             config.num_chars,
@@ -61,13 +152,18 @@ class SequenceTagger(nn.Module):
     def input_size(self) -> int:
         return self.encoder.input_size
 
-    def set_word_vectors(self, vectors: torch.Tensor) -> None:
-        """Copies pretrained vectors (num_words, word_dim) into the word-embedding matrix."""
-        if tuple(vectors.shape) != tuple(self.word_embedding.weight.shape):
-            raise ValueError(f"expected vectors of shape {tuple(self.word_embedding.weight.shape)}, got {tuple(vectors.shape)}")
-        with torch.no_grad():
-            self.word_embedding.weight.copy_(vectors)
-            self.word_embedding.weight[PAD_ID].zero_()
+    def set_word_vectors(self, vectors: torch.Tensor, trainable_rows: Optional[int] = None) -> None:
+        """Copies pretrained vectors (num_words, word_dim) into the word-embedding matrix.
+
+        Args:
+            vectors: The matrix; the ``<pad>`` row is zeroed.
+            trainable_rows: Only rows before this one (the training vocabulary) are fine-tuned; the
+                others keep their vectors. Default: every row (all frozen under ``freeze_embeddings``).
+
+        Raises:
+            ValueError: ``vectors`` has another shape, or ``trainable_rows`` is not in [2, num_words].
+        """
+        self.word_embedding.set_vectors(vectors, trainable_rows)
 
     def form_features(self, chars: torch.Tensor, lengths: torch.Tensor, case: torch.Tensor) -> Optional[torch.Tensor]:
         """Character and casing features of word forms, shape (num_forms, char_hidden + case_dim),

@@ -199,3 +199,18 @@ def test_help_has_an_example() -> None:
     result = invoke(["train", "--help"])
     assert result.exit_code == 0
     assert "Examples:" in result.stdout and "tagger train --train train.txt --dev dev.txt" in result.stdout
+
+
+def test_vocab_from_eval_splits_is_a_flag_off_by_default(fake_train: FakeTrain, data: Data, tmp_path: Path) -> None:
+    args = ["train", "--train", data.train, "--dev", data.dev, "--cache-dir", data.cache, "--out", tmp_path / "m"]
+    for flag, value in (("--vocab-from-eval-splits", True), ("--no-vocab-from-eval-splits", False)):
+        result = invoke([*args, flag, "--force"])
+        assert result.exit_code == 0, result.output
+        assert fake_train.calls[-1]["options"] == {"vocab_from_eval_splits": value}
+    assert TrainConfig().vocab_from_eval_splits is False
+    help_text = " ".join(invoke(["train", "--help"]).stdout.split())
+    assert "--vocab-from-eval-splits" in help_text and "[default: no-vocab-from-eval-splits]" in help_text
+    assert "inflates" in help_text  # the help says what the option does to scores
+    from tagger.embeddings import MAX_FILE_VALUES
+
+    assert f"as many as fit in {MAX_FILE_VALUES // 1_000_000} M numbers" in help_text  # --max-vectors' default, as the library's
