@@ -43,10 +43,12 @@ class WordEmbedding(nn.Module):
 
     @property
     def trainable_rows(self) -> int:
+        """Rows of the parameter (fine-tuned unless frozen); the buffer's rows follow them."""
         return self.head.shape[0]
 
     @property
     def num_words(self) -> int:
+        """Rows of the whole table."""
         return self.head.shape[0] + self.tail.shape[0]
 
     @property
