@@ -271,9 +271,7 @@ def atomic_file(path: PathLike, mode: str = "w", *, encoding: str = "utf-8", new
             raise
         stream.close()
         return
-    tmp, fd = _create_temporary(target)
-    done = False
-    try:
+    with _replacing(target) as (_tmp, fd):
         stream = _stream(fd, target.shown, mode, encoding, newline)
         try:
             yield stream
@@ -284,12 +282,21 @@ def atomic_file(path: PathLike, mode: str = "w", *, encoding: str = "utf-8", new
                 stream.close()
             raise
         stream.close()
+
+
+@contextlib.contextmanager
+def _replacing(target: OutputTarget) -> Iterator[Tuple[str, int]]:
+    """A new temporary file beside ``target`` (its name, an open descriptor the block closes) that
+    replaces the target when the block ends without an error, and is removed otherwise.
+    """
+    tmp, fd = _create_temporary(target)
+    try:
+        yield tmp, fd
         _replace(tmp, target)
-        done = True
-    finally:
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _sync(fd: int, target: OutputTarget) -> None:
@@ -316,10 +323,8 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     if target.kind in ("device", "descriptor"):
         yield Path(target.path)
         return
-    tmp, fd = _create_temporary(target)
-    os.close(fd)
-    done = False
-    try:
+    with _replacing(target) as (tmp, fd):
+        os.close(fd)
         try:
             yield Path(tmp)
         except OSError as exc:
@@ -334,12 +339,6 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
             _sync(fd, target)
         finally:
             os.close(fd)
-        _replace(tmp, target)
-        done = True
-    finally:
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 # ----------------------------------------------------------------------------- JSON
