@@ -239,6 +239,9 @@ class TrainConfig(_JsonConfig):
     max_epochs: int = 50  # upper bound on passes over the training data
     patience: int = 8  # stop after this many epochs without a better dev score
     clip: float = 5.0  # gradient-norm clipping; 0 disables it
+    # Decay of the exponential moving average of the weights that is scored on dev and saved
+    # (parameter averaging, as spaCy's); 0 keeps the last step's weights.
+    weight_average: float = 0.0
     word_dropout: float = 0.05  # probability of replacing a training word by <unk> (teaches the <unk> row)
     seed: int = 42  # seeds Python, NumPy and torch; same seed and data -> same weights on CPU
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -276,6 +279,7 @@ class TrainConfig(_JsonConfig):
             if getattr(self, option) is not None:
                 _check_positive(option, getattr(self, option))
         _check_fraction("word_dropout", self.word_dropout)
+        _check_fraction("weight_average", self.weight_average)
         if self.max_vectors is not None:
             _check_positive("max_vectors", self.max_vectors, allow_zero=True)
         if not 0 <= self.seed < MAX_SEED:

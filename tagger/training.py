@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from tagger.allocator import keep_freed_memory
+from tagger.averaging import WeightAverage
 from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, word_dropout
 from tagger.checkpoint import (
     Checkpoint,
@@ -238,6 +239,8 @@ class _Trainer:
         self.use_amp = cfg.mixed_precision and device.type == "cuda"
         self.scaler = _grad_scaler() if self.use_amp and autocast_dtype(device) == torch.float16 else None
         self.params = [p for p in model.parameters() if p.requires_grad]
+        trained = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        self.average = WeightAverage(trained, cfg.weight_average) if cfg.weight_average > 0 else None
         self.lengths = [len(s) for s in train_set]
         self.steps_per_epoch = -(-len(train_set) // cfg.batch_size)
         self.check_every_step = sync_is_cheap(device)
@@ -318,6 +321,8 @@ class _Trainer:
             scaler.update()
         else:
             optimizer.step()
+        if self.average is not None:
+            self.average.update()
         at.epoch_loss += loss.detach() * len(batch.lengths)  # summed on the device: no sync per step on a GPU
         at.epoch_tokens += batch.num_tokens
         return loss
@@ -339,13 +344,14 @@ class _Trainer:
             "threads": torch.get_num_threads(),
         }
         self.model.eval()  # dropout off: dev scores and model selection must match inference
-        report = self.evaluate(self.model) if self.evaluate is not None else None
-        score = report.main_score if report is not None else float(at.epoch)
-        if report is not None:
-            record.update(dev_f1=report.f1, dev_precision=report.precision, dev_recall=report.recall, dev_accuracy=report.accuracy)
-        record["elapsed_s"] = time.perf_counter() - self.started
-        with self.signals.held():  # the epoch is recorded whole, or not at all
-            improved = self.commit(record, report, score)
+        with self.averaged():  # the weights scored and kept are the averaged ones
+            report = self.evaluate(self.model) if self.evaluate is not None else None
+            score = report.main_score if report is not None else float(at.epoch)
+            if report is not None:
+                record.update(dev_f1=report.f1, dev_precision=report.precision, dev_recall=report.recall, dev_accuracy=report.accuracy)
+            record["elapsed_s"] = time.perf_counter() - self.started
+            with self.signals.held():  # the epoch is recorded whole, or not at all
+                improved = self.commit(record, report, score)
         for callback in self.callbacks:
             callback(record)
         self.save()
@@ -374,6 +380,10 @@ class _Trainer:
         at.epoch, at.step, at.batch_rng = at.epoch + 1, 0, self.rng.getstate()
         at.epoch_loss, at.epoch_tokens, at.epoch_seconds = torch.zeros((), device=self.device), 0, 0.0
         return improved
+
+    def averaged(self) -> "contextlib.AbstractContextManager[None]":
+        """The model holds its averaged weights inside the block (its own ones without averaging)."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
 
     def non_finite(self, what: str, step: Optional[int] = None) -> TrainingError:
         where = f"epoch {self.at.epoch}, step {step}" if step is not None else f"epoch {self.at.epoch}"
@@ -430,6 +440,7 @@ class _Trainer:
             "history": result.history,
             "stopped_because": result.stopped_because,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "average_updates": self.average.updates if self.average is not None else None,
         }
 
     def state_tensors(self) -> Dict[str, torch.Tensor]:
@@ -441,6 +452,8 @@ class _Trainer:
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         tensors["epoch_loss"] = self.at.epoch_loss
+        if self.average is not None:
+            tensors.update({f"average.{k}": v for k, v in self.average.state_tensors().items()})
         return tensors
 
     def restore(self, saved: SavedRun) -> None:
@@ -459,6 +472,8 @@ class _Trainer:
         optimizer = saved.optimizer_state(self.cfg.optimizer, self.params)
         rngs = {name: saved.tensor(f"rng.{name}", like) for name, like in self._rng_states().items()}
         epoch_loss = saved.tensor("epoch_loss", self.at.epoch_loss.cpu(), finite=True)
+        averages = saved.weights("average", self.average.state_tensors()) if self.average is not None else {}
+        average_updates = saved.integer("average_updates") if self.average is not None else 0
         if saved.untaken():
             raise saved.error(f"unexpected tensor(s) {', '.join(saved.untaken()[:3])}")
         at = Progress(
@@ -480,6 +495,8 @@ class _Trainer:
         # Everything checked: now change the run.
         self.model.load_state_dict(weights)
         restore_optimizer(self.optimizer, optimizer)
+        if self.average is not None:
+            self.average.load(averages, average_updates)
         if self.scaler is not None:
             self.scaler.load_state_dict(scaler)
         self._set_rng_states(rngs)

@@ -117,6 +117,17 @@ def test_other_optimizers_resume_to_the_same_weights(tmp_path: Path, monkeypatch
     assert_same_weights(train(tmp_path / "model", resume=True, **options).model.state_dict(), expected)
 
 
+def test_weight_average_resumes_to_the_same_averaged_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    options = {"weight_average": 0.9, "max_epochs": 2}
+    expected = train(tmp_path / "reference", **options).model.state_dict()
+    signal_at_call(monkeypatch, STEPS_PER_EPOCH + 5)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "model", **options)
+    assert read_state(tmp_path / "model")["average_updates"] == STEPS_PER_EPOCH + 5
+    monkeypatch.undo()
+    assert_same_weights(train(tmp_path / "model", resume=True, **options).model.state_dict(), expected)
+
+
 def test_interrupt_at_the_end_of_an_epoch_resumes_from_the_next(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
 
