@@ -1,11 +1,13 @@
 """Reproduces the README's accuracy table: trains the reference tagger (and variants) on the shared
-corpora and prints dev scores (and test scores when the test files are present), one JSON line per
-run, then a table with the mean and spread over seeds.
+corpora and prints dev scores (and test scores for the test files you pass), one JSON line per
+run, then a table with the mean and standard deviation over seeds.
 
-    python bench/accuracy.py                                   # all tasks, reference model, seed 1
+    python bench/accuracy.py --seeds 1,2,3 --readme README.md   # all tasks; rewrites the README table
     python bench/accuracy.py --tasks conll2003 --variants reference,bigru,softmax --seeds 1,2,3
+    python bench/accuracy.py --tasks conll2003 --test conll2003=path/to/test.txt
 
-Each run also reloads the saved model and checks that it tags the dev split identically.
+Dev splits are for tuning; a test file is only scored (never used to choose anything). Each run
+also reloads the saved model and checks that it tags the dev split identically.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,11 +44,22 @@ def glove_path(data_dir: Path) -> str:
     return subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
 
-def load_task(task: str, data_dir: Path):
+README_START = "<!-- accuracy-table: written by bench/accuracy.py --readme; do not edit by hand -->"
+README_END = "<!-- accuracy-table: end -->"
+TASK_NAMES = {
+    "conll2003": "CoNLL-2003 NER (F1)",
+    "ud_en_ewt": "UD English EWT UPOS (accuracy)",
+    "wnut17": "WNUT-17 NER (F1)",
+    "conll2000": "CoNLL-2000 chunking (F1; dev = last 1,000 train sentences)",
+}
+
+
+def load_task(task: str, data_dir: Path, test_file: Optional[str] = None):
     import corpora
 
     corpus, column, carve = TASKS[task]
-    dd = corpora.load_corpus(corpus, data_dir=data_dir)
+    splits = {"test": str(Path(test_file).resolve())} if test_file else None
+    dd = corpora.load_corpus(corpus, data_dir=data_dir, split_files=splits)
     if carve:
         from datasets import DatasetDict
 
@@ -60,7 +74,7 @@ def run(task: str, variant: str, seed: int, args: argparse.Namespace, embeddings
     import tagger
     from tagger.api import column_values
 
-    dd, column = load_task(task, args.data_dir)
+    dd, column = load_task(task, args.data_dir, args.test.get(task))
     out = args.out / f"{task}-{variant}-seed{seed}"
     options = {**VARIANTS[variant], **json.loads(args.options)}
     if args.max_minutes:
@@ -107,28 +121,89 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, help="cap each run's training time")
     parser.add_argument("--options", default="{}", help="extra tagger.train options as JSON")
     parser.add_argument("--out", type=Path, default=Path("runs/accuracy"))
+    parser.add_argument("--test", action="append", default=[], metavar="TASK=FILE", help="score this held-out test file too (repeatable)")
+    parser.add_argument("--from-records", type=Path, nargs="+", help="train nothing: summarise these records.jsonl files of earlier runs")
+    parser.add_argument("--readme", type=Path, help="write the table between the accuracy-table markers of this README")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    embeddings = None if args.no_embeddings else (args.embeddings or glove_path(args.data_dir))
-    records = [
-        run(task, variant, int(seed), args, embeddings)
-        for task in args.tasks.split(",")
-        for variant in args.variants.split(",")
-        for seed in args.seeds.split(",")
-    ]
-    print(f"\n{'task':<11} {'variant':<10} {'seeds':>5} {'dev':>14} {'test':>8} {'minutes':>8} {'reload ok':>9}")
-    for task in args.tasks.split(","):
-        for variant in args.variants.split(","):
-            runs = [r for r in records if r["task"] == task and r["variant"] == variant]
-            dev = [r["dev_score"] * 100 for r in runs]
-            spread = f" ± {statistics.stdev(dev):.2f}" if len(dev) > 1 else ""
-            tests = [r["test_score"] * 100 for r in runs if r["test_score"] is not None]
-            test = f"{statistics.mean(tests):.2f}" if tests else "-"
-            minutes = statistics.mean(r["train_minutes"] for r in runs)
-            print(
-                f"{task:<11} {variant:<10} {len(runs):>5} {statistics.mean(dev):>8.2f}{spread:<6} {test:>8} {minutes:>8.1f} "
-                f"{str(all(r['reload_identical'] for r in runs)):>9}"
-            )
+    try:
+        args.test = dict(item.split("=", 1) for item in args.test)
+    except ValueError:
+        parser.error("--test takes TASK=FILE")
+    unknown = set(args.test) - set(TASKS)
+    if unknown:
+        parser.error(f"--test: unknown task(s) {', '.join(sorted(unknown))}")
+    if args.from_records:
+        records = [json.loads(line) for path in args.from_records for line in path.read_text(encoding="utf-8").splitlines() if line]
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        embeddings = None if args.no_embeddings else (args.embeddings or glove_path(args.data_dir))
+        records = []
+        for task in args.tasks.split(","):
+            for variant in args.variants.split(","):
+                for seed in args.seeds.split(","):
+                    records.append(run(task, variant, int(seed), args, embeddings))
+                    with open(args.out / "records.jsonl", "a", encoding="utf-8") as log:
+                        log.write(json.dumps(records[-1]) + "\n")
+    rows = summarise(records)
+    print()
+    print(markdown_table(rows))
+    if args.readme:
+        command = " ".join(["python", "bench/accuracy.py", *sys.argv[1:]]).replace(str(Path.cwd()) + "/", "")
+        write_readme_table(args.readme, rows, command)
+        print(f"wrote the table into {args.readme}")
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    spread = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
+    return f"{statistics.mean(values):.2f}{spread}"
+
+
+def summarise(records: Sequence[dict]) -> List[Dict[str, str]]:
+    """One row per (task, variant): dev (and test) mean ± sample standard deviation over the seeds."""
+    rows = []
+    for task, variant in dict.fromkeys((r["task"], r["variant"]) for r in records):
+        runs = [r for r in records if r["task"] == task and r["variant"] == variant]
+        dev = [r["dev_score"] * 100 for r in runs]
+        tests = [r["test_score"] * 100 for r in runs if r["test_score"] is not None]
+        rows.append(
+            {
+                "task": TASK_NAMES.get(task, task),
+                "model": variant,
+                "seeds": ", ".join(str(r["seed"]) for r in runs),
+                "dev": _mean_std(dev),
+                "per seed": ", ".join(f"{score:.2f}" for score in dev),
+                "test": _mean_std(tests) if len(tests) == len(runs) else "-",
+                "best epoch": ", ".join(str(r["best_epoch"]) for r in runs),
+                "minutes": f"{statistics.mean(r['train_minutes'] for r in runs):.1f}",
+                "reload identical": "yes" if all(r["reload_identical"] for r in runs) else "NO",
+            }
+        )
+    return rows
+
+
+def markdown_table(rows: Sequence[Dict[str, str]]) -> str:
+    """The rows as a Markdown table, the dev column in bold."""
+    if not rows:
+        return ""
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join(f"**{v}**" if k == "dev" else v for k, v in row.items()) + " |")
+    return "\n".join(lines)
+
+
+def write_readme_table(readme: Path, rows: Sequence[Dict[str, str]], command: str) -> None:
+    """Replaces the text between the README's accuracy-table markers with the table and its command."""
+    from tagger.files import atomic_file
+
+    text = readme.read_text(encoding="utf-8")
+    if text.count(README_START) != 1 or text.count(README_END) != 1 or text.index(README_START) > text.index(README_END):
+        raise SystemExit(f"{readme}: expected one pair of accuracy-table markers ({README_START} ... {README_END})")
+    before, rest = text.split(README_START)
+    after = rest.split(README_END)[1]
+    table = f"{README_START}\n`{command}`:\n\n{markdown_table(rows)}\n{README_END}"
+    with atomic_file(readme) as out:
+        out.write(before + table + after)
 
 
 if __name__ == "__main__":
