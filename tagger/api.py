@@ -106,6 +106,7 @@ class _Run:
     forms: Any  # the FormTable of the training sentences
     dev_split: Optional[str]
     dev: Optional[Tuple[List[List[str]], List[List[str]]]]  # dev tokens and tags
+    contextual: Any = None  # the FeatureCache of the contextual encoder (tagger.contextual), or None
 
 
 def _stderr_log(line: str) -> None:
@@ -175,11 +176,37 @@ def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig,
     return WordVocab(vocab_words, lowercase=lowercase), build_char_vocab(counts), matrix, trainable_rows
 
 
-def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], log: Callable) -> _Run:
-    """Reads the data, builds the vocabularies and the network (seeded) and encodes the training set.
+def _contextual_encoder(cfg: TrainConfig, model_options: Dict[str, Any], device: Any, allow_download: bool, log: Callable) -> Any:
+    """The FeatureCache of ``cfg.contextual``'s encoder (None without one); sets ``contextual_dim`` and ``contextual_layers``.
 
     Raises:
-        ConfigError: no training sentences, or dev labels the training split does not have.
+        ConfigError: ``contextual_layers`` without an encoder, or as ``tagger.contextual.load_encoder``.
+    """
+    layers = model_options.get("contextual_layers")
+    if not cfg.contextual:
+        if layers:
+            raise ConfigError(f"contextual_layers {layers} needs contextual (a Hugging Face encoder: --contextual NAME_OR_PATH)")
+        return None
+    from tagger.contextual import FeatureCache, load_encoder
+
+    encoder = load_encoder(cfg.contextual, layers=layers, pooling=cfg.contextual_pooling, device=device, allow_download=allow_download)
+    model_options.update(contextual_dim=encoder.dim, contextual_layers=encoder.layers)
+    info = encoder.description
+    log(
+        f"contextual features from {cfg.contextual} ({info['model_type']}, {info['hidden_size']}d, last {encoder.layers} of "
+        f"{info['num_hidden_layers']} layers, {encoder.pooling} sub-token, windows of {encoder.max_positions} sub-tokens)"
+    )
+    return FeatureCache(encoder)
+
+
+def _prepare(
+    dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], log: Callable, allow_download: bool = False
+) -> _Run:
+    """Reads the data, builds the vocabularies, loads the contextual encoder (when asked), builds the network
+    (seeded) and encodes the training set.
+
+    Raises:
+        ConfigError: no training sentences, dev labels the training split does not have, or an encoder that cannot be loaded.
     """
     import torch
 
@@ -193,6 +220,7 @@ def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dic
     device = resolve_device(cfg.device)
     labels = _split_labels(dataset, tag_column, cfg)
     word_vocab, char_vocab, matrix, trainable_rows = _vocabularies(dataset, labels.tokens, cfg, model_options, log)
+    contextual = _contextual_encoder(cfg, model_options, device, allow_download, log)  # before the seed: loading may draw numbers
     config = TaggerConfig(
         **model_options,
         num_words=len(word_vocab),
@@ -213,14 +241,14 @@ def _prepare(dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dic
 
     forms = FormTable(char_vocab)
     train_set = _encode_training_set(labels, word_vocab, forms)
-    tagger = Tagger(model, word_vocab, char_vocab, labels.labels, labels.output_labels, cfg, {})
+    tagger = Tagger(model, word_vocab, char_vocab, labels.labels, labels.output_labels, cfg, {}, contextual=contextual)
     dev_split = next((s for s in ("validation", "dev") if s in dataset), None)
     dev = None
     if dev_split is not None:
         dev_tags, _ = column_tags(dataset[dev_split], tag_column)
         _check_labels(dev_tags, labels.output_labels, f"{dev_split} split")
         dev = (column_values(dataset[dev_split], TOKENS), dev_tags)
-    return _Run(cfg, config, device, labels, tagger, train_set, forms, dev_split, dev)
+    return _Run(cfg, config, device, labels, tagger, train_set, forms, dev_split, dev, contextual)
 
 
 def _encode_training_set(labels: _Labels, word_vocab: Any, forms: Any) -> List[Any]:
@@ -272,7 +300,8 @@ def _checkpoint(run: _Run, out_dir: Union[str, Path]) -> Any:
     tagger = run.tagger
     vocabularies = [tagger.word_vocab.items, tagger.char_vocab.items, run.labels.labels.items, run.labels.output_labels]
     fingerprint = data_fingerprint(run.train_set, run.forms.forms, vocabularies, run.dev)
-    return Checkpoint(checkpoint_dir(out_dir), run_identity(run.config, run.cfg, run.device, fingerprint))
+    contextual = run.contextual.description if run.contextual is not None else None
+    return Checkpoint(checkpoint_dir(out_dir), run_identity(run.config, run.cfg, run.device, fingerprint, contextual))
 
 
 def _fit(
@@ -301,7 +330,28 @@ def _fit(
     show_progress = sys.stderr.isatty() if progress is None else progress
     model, cfg = run.tagger.model, run.cfg
     metrics = [write_metrics, *callbacks]
-    return training.fit(model, run.train_set, run.forms, cfg, run.device, evaluate_dev, metrics, show_progress, log, checkpoint, saved)
+    features = _contextual_features(run, show_progress, log)
+    return training.fit(
+        model, run.train_set, run.forms, cfg, run.device, evaluate_dev, metrics, show_progress, log, checkpoint, saved, features
+    )
+
+
+def _contextual_features(run: _Run, progress: bool, log: Callable) -> Optional[List[Any]]:
+    """The training sentences' contextual features (in ``run.train_set``'s order), computed once with the dev
+    sentences', which the cache keeps for scoring the dev set every epoch; None without an encoder.
+    """
+    if run.contextual is None:
+        return None
+    import time
+
+    started = time.perf_counter()
+    sentences = [tokens for tokens in run.labels.tokens if tokens]  # the sentences _encode_training_set kept
+    features = run.contextual.features(sentences + (run.dev[0] if run.dev is not None else []), progress)[: len(sentences)]
+    log(
+        f"contextual features of {len(run.contextual.memo):,} distinct sentences in {time.perf_counter() - started:.0f}s, "
+        f"{run.contextual.nbytes() / 2**20:,.0f} MiB kept in memory"
+    )
+    return features
 
 
 def _describe(run: _Run) -> str:
@@ -368,6 +418,7 @@ def train(
     progress: Optional[bool] = None,
     callbacks: Sequence[Callable[[dict], None]] = (),
     log: Optional[Callable[[str], None]] = None,
+    allow_download: bool = False,
     **options: Any,
 ) -> "Tagger":  # noqa: F821 (imported lazily)
     """Trains a tagger on ``dataset['train']`` (early stopping on ``dataset['validation']`` when
@@ -386,9 +437,14 @@ def train(
         progress: Show a progress bar per epoch (default: when stderr is a terminal).
         callbacks: Called after every epoch with its record.
         log: Receives one line per epoch and a summary (default: stderr).
+        allow_download: Let ``contextual`` name a Hugging Face Hub encoder that is not in the local
+            cache (it is downloaded); without it nothing is ever downloaded.
         **options: Fields of TaggerConfig and TrainConfig (``cell``, ``hidden_size``, ``layers``,
             ``crf``, ``char_encoder``, ``embeddings``, ``lr``, ``optimizer``, ``batch_size``,
             ``max_epochs``, ``seed``, ``device``, ...). The defaults are the reference model.
+            ``contextual`` (a local directory or Hub name of an encoder), ``contextual_layers`` (default
+            4, at most the encoder's) and ``contextual_pooling`` (``first`` or ``mean``) add contextual
+            features: the encoder's frozen hidden states, pooled per word, computed once per sentence.
 
     Returns:
         The trained Tagger, with the best dev epoch's weights.
@@ -404,21 +460,28 @@ def train(
     log = log or _stderr_log
     model_options, train_options = split_options(options)
     cfg = TrainConfig(**train_options)
-    TaggerConfig(**model_options)  # validate the architecture options before any work
+    if "contextual_dim" in model_options:
+        raise ConfigError("contextual_dim is the encoder's hidden size, not an option: give contextual (an encoder) instead")
+    # Validate the architecture options before any work (the encoder's size is known once it is loaded).
+    TaggerConfig(**model_options, contextual_dim=1 if model_options.get("contextual_layers") else 0)
     if "train" not in dataset:
         raise ConfigError(f"the dataset has no 'train' split; splits: {', '.join(dataset)}")
     check_writable(out_dir, force)
     with terminate_raises(), staging_dir(out_dir, force) as staging:
         _check_checkpoint(checkpoint_dir(out_dir), resume, force)
-        run = _prepare(dataset, tag_column, cfg, model_options, log)
+        run = _prepare(dataset, tag_column, cfg, model_options, log, allow_download)
         checkpoint = _checkpoint(run, out_dir)
         log(_describe(run))
-        result = _fit(run, checkpoint, resume, staging / "metrics.jsonl", callbacks, progress, log)
         try:
-            _write_model(run, result, dataset, tag_column, staging)
-        except KeyboardInterrupt:
-            log(f"interrupted after training; the finished run is in {checkpoint.directory}: add --resume to write its model")
-            raise
+            result = _fit(run, checkpoint, resume, staging / "metrics.jsonl", callbacks, progress, log)
+            try:
+                _write_model(run, result, dataset, tag_column, staging)
+            except KeyboardInterrupt:
+                log(f"interrupted after training; the finished run is in {checkpoint.directory}: add --resume to write its model")
+                raise
+        finally:
+            if run.contextual is not None:  # the returned tagger computes features afresh; the training cache is let go
+                run.tagger.contextual = run.contextual.encoder
     checkpoint.remove()
     log(_summary(run, result, out_dir))
     return run.tagger

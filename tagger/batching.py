@@ -29,6 +29,7 @@ __all__ = [
     "encode_sentence",
     "iter_chunks",
     "make_batch",
+    "pad_contextual",
     "word_dropout",
 ]
 
@@ -45,6 +46,7 @@ class Batch:
     form_chars: Optional[torch.Tensor] = None  # shape: (num_forms, word_len), character ids, 0 at padding
     form_lengths: Optional[torch.Tensor] = None  # shape: (num_forms,)
     form_case: Optional[torch.Tensor] = None  # shape: (num_forms,)
+    contextual: Optional[torch.Tensor] = None  # shape: (batch, seq_len, layers, dim), float16 until the model casts it, 0 at padding
 
     @property
     def num_tokens(self) -> int:
@@ -59,12 +61,24 @@ class Batch:
         return Batch(**moved)
 
 
-def make_batch(sentences: Sequence[EncodedSentence], form_table: Optional[FormTable] = None) -> Batch:
+def pad_contextual(features: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-sentence contextual features (layers, n_words, dim) padded into one tensor (batch, seq_len, layers, dim)."""
+    layers, _, dim = features[0].shape
+    seq_len = max(f.shape[1] for f in features)
+    padded = features[0].new_zeros((len(features), seq_len, layers, dim))
+    for i, feature in enumerate(features):
+        padded[i, : feature.shape[1]] = feature.transpose(0, 1)
+    return padded
+
+
+def make_batch(
+    sentences: Sequence[EncodedSentence], form_table: Optional[FormTable] = None, contextual: Optional[Sequence[torch.Tensor]] = None
+) -> Batch:
     """Pads ``sentences`` into a Batch.
 
     With ``form_table``, the batch carries the characters of the forms it uses (and ``forms``
     points into them); without it, ``forms`` keeps the table's ids, for features computed once
-    per table (inference).
+    per table (inference). ``contextual``: the sentences' contextual features (``pad_contextual``).
     """
     lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
     seq_len = int(lengths.max())
@@ -85,6 +99,7 @@ def make_batch(sentences: Sequence[EncodedSentence], form_table: Optional[FormTa
         lengths=torch.from_numpy(lengths),
         mask=torch.from_numpy(mask),
         tags=None if tags is None else torch.from_numpy(tags),
+        contextual=None if contextual is None else pad_contextual(contextual),
     )
     if form_table is not None:
         all_chars, all_lengths, all_case = form_table.arrays()

@@ -68,10 +68,17 @@ def data_fingerprint(sentences: Sequence[Any], *parts: Any) -> str:
     return digest.hexdigest()
 
 
-def run_identity(config: TaggerConfig, train_config: TrainConfig, device: torch.device, fingerprint: str) -> Dict[str, Any]:
-    """What a checkpoint must share with the run that resumes it."""
+def run_identity(
+    config: TaggerConfig, train_config: TrainConfig, device: torch.device, fingerprint: str, contextual: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    """What a checkpoint must share with the run that resumes it; ``contextual``: the encoder's description
+    (``tagger.contextual``), whose features are recomputed on resume, so they must come from the same weights.
+    """
     training = {k: v for k, v in train_config.to_dict().items() if k not in FREE_ON_RESUME}
-    return {"model": config.to_dict(), "training": training, "device": device.type, "data": fingerprint}
+    identity = {"model": config.to_dict(), "training": training, "device": device.type, "data": fingerprint}
+    if contextual is not None:
+        identity["contextual"] = dict(contextual)
+    return identity
 
 
 def _difference(saved: Any, current: Dict[str, Any]) -> Optional[str]:
@@ -82,6 +89,12 @@ def _difference(saved: Any, current: Dict[str, Any]) -> Optional[str]:
         return "the training data, labels or vocabulary differ from the checkpoint's"
     if saved.get("device") != current["device"]:
         return f"it was written on {saved.get('device')}, this run is on {current['device']}"
+    theirs, ours = saved.get("contextual"), current.get("contextual")
+    if theirs != ours:
+        if not isinstance(theirs, dict) or not isinstance(ours, dict):
+            return f"it was written {'with' if theirs else 'without'} contextual features, this run is {'with' if ours else 'without'}"
+        key = next(k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k))
+        return f"its contextual encoder has {key}={theirs.get(key, '(none)')!r}, this run's has {key}={ours.get(key, '(none)')!r}"
     for section in ("model", "training"):
         theirs, ours = saved.get(section), current[section]
         if not isinstance(theirs, dict):

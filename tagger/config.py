@@ -20,13 +20,20 @@ from tagger.errors import ConfigError
 from tagger.schemes import SCHEMES
 from tagger.shapes import char_table_size, parameter_count
 
-FORMAT_VERSION = 1
-"""Version of the model-directory format; a model written by a newer format is refused."""
+FORMAT_VERSION = 2
+"""The newest model-directory format this tagger reads; a model written by a newer format is refused.
+
+Plain models are written as version 1 (``PLAIN_FORMAT_VERSION``), so every version of tagger reads
+them; models with contextual features are version 2, which versions before them refuse rather than
+tag without the features."""
+PLAIN_FORMAT_VERSION = 1
 
 CELLS = ("lstm", "gru", "rnn")
 CHAR_ENCODERS = ("cnn", "lstm", "none")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 TRAINING_SCHEMES = ("iobes", "iob2", "same")
+POOLINGS = ("first", "mean")
+"""How a word's contextual feature comes from its sub-tokens' states (tagger.contextual)."""
 
 # Upper bounds on sizes. A size reaches an allocation (and a model's config.json is untrusted
 # input), so each is bounded, generously: the reference model uses layers 1, hidden_size 200,
@@ -190,6 +197,8 @@ class TaggerConfig(_JsonConfig):
     num_tags: int = 1  # labels the model predicts (in the training scheme)
     training_scheme: str = "plain"  # scheme of the labels the model predicts (IOBES, IOB2, ..., plain)
     output_scheme: str = "plain"  # scheme of the corpus; predictions are converted back to it
+    contextual_dim: int = 0  # size of the contextual encoder's hidden states (from the encoder); 0: no contextual features
+    contextual_layers: int = 0  # encoder layers mixed by the learned scalar mix (default 4 with --contextual); 0: none
 
     def __post_init__(self) -> None:
         """Checks every field's type and range, and the model's total size.
@@ -216,9 +225,17 @@ class TaggerConfig(_JsonConfig):
             raise ConfigError(f"char_hidden must be even for a BiLSTM character encoder, got {self.char_hidden}")
         _check_positive("case_dim", self.case_dim, allow_zero=True)
         _check_at_most("case_dim", self.case_dim, MAX_SIZE)
+        for option, bound in (("contextual_dim", MAX_SIZE), ("contextual_layers", MAX_LAYERS)):
+            _check_positive(option, getattr(self, option), allow_zero=True)
+            _check_at_most(option, getattr(self, option), bound)
+        if bool(self.contextual_dim) != bool(self.contextual_layers):
+            raise ConfigError(
+                f"contextual_dim {self.contextual_dim} and contextual_layers {self.contextual_layers}: both are 0 (no contextual "
+                "features) or both > 0"
+            )
         _check_fraction("dropout", self.dropout)
         sizes = (
-            (parameter_count(self), "weights (from num_words, word_dim, hidden_size, layers, num_tags and the char sizes)"),
+            (parameter_count(self), "weights (from num_words, word_dim, hidden_size, layers, num_tags, contextual_dim and the char sizes)"),
             (char_table_size(self), "numbers in the NumPy engine's character tables (char_kernel x num_chars x char_hidden)"),
         )
         for size, what in sizes:
@@ -256,6 +273,10 @@ class TrainConfig(_JsonConfig):
     # words (max_vectors then adds to them). Inflates dev/test scores: unseen text's new words get <unk>.
     vocab_from_eval_splits: bool = False
     min_count: int = 1  # training words seen fewer times (and without a vector) map to <unk>
+    # A Hugging Face encoder (local directory or Hub name) whose frozen hidden states, pooled per word, are
+    # features of the tagger (tagger.contextual); None: none. Needs ``pip install tagger[transformers]``.
+    contextual: Optional[str] = None
+    contextual_pooling: str = "first"  # a word's feature from its sub-tokens: first | mean
     eval_batch_size: int = 256  # sentences per batch when scoring the dev set
     max_minutes: Optional[float] = None  # stop training after this wall-clock time (the best model is kept)
     num_threads: Optional[int] = None  # CPU threads for torch; None: torch's default
@@ -266,10 +287,14 @@ class TrainConfig(_JsonConfig):
         Raises:
             ConfigError: naming the option.
         """
-        if isinstance(self.embeddings, os.PathLike):
-            object.__setattr__(self, "embeddings", os.fspath(self.embeddings))
+        for option in ("embeddings", "contextual"):
+            if isinstance(getattr(self, option), os.PathLike):
+                object.__setattr__(self, option, os.fspath(getattr(self, option)))
         self._check_types()
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("contextual_pooling", self.contextual_pooling, POOLINGS)
+        if self.contextual is not None and not self.contextual.strip():
+            raise ConfigError("contextual must name an encoder (a directory or a Hugging Face Hub name), got an empty string")
         _check_choice("scheme", self.scheme, TRAINING_SCHEMES)
         for option in ("batch_size", "max_epochs", "patience", "eval_batch_size", "min_count"):
             _check_positive(option, getattr(self, option))

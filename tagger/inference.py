@@ -1,12 +1,13 @@
 """Tagger: a loaded model that tags pre-tokenised sentences in batches on CPU or GPU.
 
-It imports nothing from training: loading a model needs neither gensim nor the vector file.
+It imports nothing from training: loading a model needs neither gensim nor the vector file. A model
+with contextual features also loads the encoder it was trained with (``tagger.contextual``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ import torch
 from tagger.batching import FormTable, encode_sentence, make_batch
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.devices import mixed_precision, resolve_device
+from tagger.errors import ModelFileError
 from tagger.model import SequenceTagger
 from tagger.schemes import allowed_transitions
 from tagger.serialization import ModelFiles, check_weights, load_model_files, save_model
@@ -35,6 +37,8 @@ class Tagger(TaggerBase):
         meta: Training scores, corpus and version information.
         mixed_precision: Run the network under autocast (bfloat16, or float16 where the GPU
             lacks it) when it is on a GPU; ignored on CPU.
+        contextual: The encoder of a model with contextual features (a ``tagger.contextual.ContextualEncoder``
+            or ``FeatureCache``); None for a model without them.
     """
 
     def __init__(
@@ -47,37 +51,68 @@ class Tagger(TaggerBase):
         train_config: Optional[TrainConfig] = None,
         meta: Optional[dict] = None,
         mixed_precision: bool = False,
+        contextual: Any = None,
     ):
         self.model = model.eval()
         self.mixed_precision = mixed_precision
+        if bool(model.config.contextual_layers) != (contextual is not None):
+            raise ValueError("a model with contextual features needs its encoder (contextual=...), and only such a model takes one")
+        self.contextual = contextual
         super().__init__(Vocabularies(word_vocab, char_vocab, labels, list(output_labels)), train_config, meta)
 
     # -- construction ---------------------------------------------------------------------------
 
     @classmethod
-    def from_files(cls, files: ModelFiles, device: Union[str, torch.device] = "auto", mixed_precision: bool = False) -> "Tagger":
+    def from_files(
+        cls,
+        files: ModelFiles,
+        device: Union[str, torch.device] = "auto",
+        mixed_precision: bool = False,
+        *,
+        allow_download: bool = False,
+        source: Optional[Union[str, Path]] = None,
+    ) -> "Tagger":
         """A Tagger from a model directory's contents (``load_model_files``, which checks them all).
 
         The weights' names and shapes are compared with the config before the network is built
-        (``files`` may come from elsewhere than ``load_model_files``).
+        (``files`` may come from elsewhere than ``load_model_files``). A model with contextual
+        features loads its encoder (see ``load``); ``source`` is the directory named in errors.
         """
         config = files.config
         check_weights(files.state_dict, expected_shapes(config))
         constraints = allowed_transitions(files.vocab["labels"], config.training_scheme) if config.crf else None
+        device = resolve_device(device) if isinstance(device, str) else device
+        encoder = None
+        if config.contextual_layers:
+            from tagger.contextual import encoder_for
+            from tagger.serialization import CONTEXTUAL_FILE
+
+            if files.contextual is None:
+                raise ModelFileError("the model has contextual features but no description of its encoder", source)
+            where = Path(source) / CONTEXTUAL_FILE if source is not None else None
+            encoder = encoder_for(files.contextual, device=device, allow_download=allow_download, source=where)
         model = SequenceTagger(config, constraints)
         model.load_state_dict(files.state_dict)
-        device = resolve_device(device) if isinstance(device, str) else device
-        return cls(model.to(device), *Vocabularies.from_files(files), files.train_config, files.meta, mixed_precision)
+        return cls(model.to(device), *Vocabularies.from_files(files), files.train_config, files.meta, mixed_precision, encoder)
 
     @classmethod
-    def load(cls, path: Union[str, Path], device: str = "auto", mixed_precision: bool = False) -> "Tagger":
+    def load(cls, path: Union[str, Path], device: str = "auto", mixed_precision: bool = False, allow_download: bool = False) -> "Tagger":
         """Loads a model directory written by ``tagger.train`` or ``Tagger.save``.
+
+        A model with contextual features also loads the encoder its ``contextual.json`` names (the
+        recorded Hub commit, or the local directory, a relative one from the working directory),
+        and refuses one whose weights or size differ from those it was trained with.
 
         Args:
             device: auto | cpu | cuda | cuda:N.
             mixed_precision: Tag under autocast on a GPU (see the class).
+            allow_download: Fetch the encoder from the Hugging Face Hub when it is not in the local
+                cache; without it nothing is ever downloaded.
+
+        Raises:
+            ModelFileError: a bad model directory, or an encoder that is missing or not the recorded one.
         """
-        return cls.from_files(load_model_files(path), device, mixed_precision)
+        return cls.from_files(load_model_files(path), device, mixed_precision, allow_download=allow_download, source=path)
 
     def to_files(self) -> ModelFiles:
         vocab = {
@@ -86,7 +121,8 @@ class Tagger(TaggerBase):
             "labels": self.label_vocab.items,
             "output_labels": self.output_labels,
         }
-        return ModelFiles(self.config, self.train_config, vocab, self.model.state_dict(), self.meta)
+        contextual = dict(self.contextual.description) if self.contextual is not None else None
+        return ModelFiles(self.config, self.train_config, vocab, self.model.state_dict(), self.meta, contextual)
 
     def save(self, path: Union[str, Path], *, force: bool = False) -> Path:
         """Writes the model directory atomically; an existing model is replaced only with ``force``."""
@@ -137,10 +173,12 @@ class Tagger(TaggerBase):
         forms = FormTable(self.char_vocab, char_index=self._char_index)
         encoded = [encode_sentence(tokens, self.word_vocab, forms) for tokens in sentences]
         form_features = self._form_features(forms)
+        contextual = self.contextual.features(sentences) if self.contextual is not None else None
         results: List[List[str]] = [[] for _ in sentences]
         device = self.device
         for indices in sorted_batches([len(sentence) for sentence in encoded], batch_size):
-            batch = make_batch([encoded[i] for i in indices]).to(device)
+            features = [contextual[i] for i in indices] if contextual is not None else None
+            batch = make_batch([encoded[i] for i in indices], contextual=features).to(device)
             for i, ids in zip(indices, self.model.decode(batch, form_features)):
                 results[i] = self._to_output(ids)
         return results
@@ -161,4 +199,5 @@ class Tagger(TaggerBase):
                 for k, v in self.meta.items()
                 if k in ("scores", "tagger_version", "created", "corpus", "embeddings", "training_time_s", "best_epoch")
             },
+            **({"contextual": dict(self.contextual.description)} if self.contextual is not None else {}),
         }

@@ -116,8 +116,29 @@ class WordEmbedding(nn.Module):
             self.tail.copy_(weight[self.trainable_rows :])
 
 
+class ScalarMix(nn.Module):
+    """A learned mix of an encoder's layers (ELMo): ``gamma * sum_j softmax(weights)_j * layer_j``.
+
+    Starts as the plain average of the layers (weights 0, gamma 1).
+
+    Args:
+        layers: Layers mixed.
+    """
+
+    def __init__(self, layers: int):
+        super().__init__()
+        self.weights = nn.Parameter(torch.zeros(layers))
+        self.gamma = nn.Parameter(torch.ones(1))
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        """The mix of ``states`` (..., layers, dim), shape (..., dim)."""
+        mix = torch.softmax(self.weights, dim=0)  # shape: (layers,)
+        return self.gamma * torch.einsum("...ld,l->...d", states, mix.to(states.dtype))
+
+
 class SequenceTagger(nn.Module):
-    """A (bi)directional RNN/LSTM/GRU tagger over word, character and casing features.
+    """A (bi)directional RNN/LSTM/GRU tagger over word, character and casing features, and a scalar mix
+    of a frozen encoder's layers when ``config.contextual_layers`` (the features come in ``Batch.contextual``).
 
     Args:
         config: The architecture, including the vocabulary sizes.
@@ -140,7 +161,8 @@ class SequenceTagger(nn.Module):
             config.shared_dropout,
         )
         self.case_embedding = nn.Embedding(len(CASE_CLASSES), config.case_dim, padding_idx=0) if config.case_dim else None
-        input_size = config.word_dim + (self.char_encoder.output_size if self.char_encoder else 0) + config.case_dim
+        self.contextual_mix = ScalarMix(config.contextual_layers) if config.contextual_layers else None
+        input_size = config.word_dim + (self.char_encoder.output_size if self.char_encoder else 0) + config.case_dim + config.contextual_dim
         self.dropout = SharedDropout(config.dropout, config.shared_dropout)
         self.encoder = WordEncoder(
             config.cell, input_size, config.hidden_size, config.layers, config.bidirectional, config.dropout, config.shared_dropout
@@ -189,9 +211,14 @@ class SequenceTagger(nn.Module):
         embedded = self.word_embedding(batch.words if words is None else words)  # shape: (batch, seq_len, word_dim)
         if form_features is None and batch.form_chars is not None:
             form_features = self.form_features(batch.form_chars, batch.form_lengths, batch.form_case)
-        if form_features is None:
-            return embedded
-        return torch.cat([embedded, form_features[batch.forms]], dim=-1)
+        parts = [embedded]
+        if form_features is not None:
+            parts.append(form_features[batch.forms])  # shape: (batch, seq_len, char_hidden + case_dim)
+        if self.contextual_mix is not None:
+            if batch.contextual is None:
+                raise ValueError("this model needs contextual features: the batch has none (Batch.contextual)")
+            parts.append(self.contextual_mix(batch.contextual.float()))  # shape: (batch, seq_len, contextual_dim)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def emissions(self, batch: Batch, words: Optional[torch.Tensor] = None, form_features: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Tag scores, shape (batch, seq_len, num_tags)."""

@@ -12,13 +12,19 @@ the steps before it have checked, so that no number from a file is allocated bef
 3. ``model.safetensors``'s header, read without the tensors: its length against the file's, then
    every tensor's names, dtype (float32; bool for the CRF's constraints) and shape against those
    the config implies (``tagger.shapes.expected_shapes``), and data offsets that tile the file.
-4. The tensors, read only now (their size is the config's, which is bounded): finite weights,
+4. ``contextual.json`` (a model with contextual features only): its fields' types and bounds,
+   and the encoder's size and layers against config.json's ``contextual_dim`` and ``contextual_layers``.
+5. The tensors, read only now (their size is the config's, which is bounded): finite weights,
    and CRF constraint buffers equal to those the training scheme implies for the labels.
+
+The encoder itself is loaded only after all of this, and checked against ``contextual.json``
+(``tagger.contextual.encoder_for``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections import Counter
 from dataclasses import dataclass
@@ -28,7 +34,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-from tagger.config import FORMAT_VERSION, TaggerConfig
+from tagger.config import FORMAT_VERSION, POOLINGS, TaggerConfig
 from tagger.errors import ConfigError, ModelFileError
 from tagger.schemes import allowed_transitions, convert_labels
 from tagger.shapes import CONSTRAINT_BUFFERS, Shapes
@@ -38,6 +44,12 @@ MAX_CONFIG_BYTES = 1 << 20
 """config.json holds two flat objects of a few dozen fields: 1 MiB is plenty."""
 MAX_HEADER_BYTES = 1 << 20
 """The safetensors header of a 64-layer model is under 100 KB (safetensors itself allows 100 MB)."""
+
+MAX_CONTEXTUAL_BYTES = 1 << 16
+"""contextual.json is a dozen fields."""
+MAX_ENCODER_LAYERS = 1024
+MAX_POSITIONS = 1 << 20
+MAX_NAME_CHARS = 4096
 
 DTYPE_BYTES = {"F32": 4, "BOOL": 1}
 """The only dtypes a tagger's weights have: float32, and bool for the CRF's constraint buffers."""
@@ -122,6 +134,69 @@ def check_vocab(vocab: Any, config: TaggerConfig, path: Path) -> None:
             f"they imply {extra[:5]!r} not in 'labels', and not {missing[:5]!r}",
             path,
         )
+
+
+# ----------------------------------------------------------------------------- contextual.json
+
+_HEX = {"commit_hash": re.compile(r"[0-9a-f]{40}"), "weights_sha256": re.compile(r"[0-9a-f]{64}")}
+_CONTEXTUAL_TYPES: Dict[str, Tuple[type, bool]] = {  # field -> (type, whether null is allowed)
+    "name_or_path": (str, False),
+    "revision": (str, True),
+    "commit_hash": (str, True),
+    "model_type": (str, False),
+    "hidden_size": (int, False),
+    "num_hidden_layers": (int, False),
+    "layers": (int, False),
+    "pooling": (str, False),
+    "max_positions": (int, False),
+    "weights_sha256": (str, False),
+}
+
+
+def _contextual_field(description: Dict[str, Any], key: str, path: Path) -> Any:
+    kind, nullable = _CONTEXTUAL_TYPES[key]
+    value = description[key]
+    if value is None and nullable:
+        return None
+    if type(value) is not kind:  # bool is not an int here, nor an int a str
+        what = ("an integer" if kind is int else "a string") + (" or null" if nullable else "")
+        raise ModelFileError(f"{key} must be {what}, got {value!r}", path)
+    if kind is str and (len(value) > MAX_NAME_CHARS or "\0" in value):
+        raise ModelFileError(f"{key} is not a name ({len(value):,} characters)", path)
+    if key in _HEX and not _HEX[key].fullmatch(value):
+        raise ModelFileError(f"{key} must be {_HEX[key].pattern} (lowercase hexadecimal), got {value[:80]!r}", path)
+    return value
+
+
+def check_contextual(description: Any, config: TaggerConfig, path: Path) -> Dict[str, Any]:
+    """Checks ``contextual.json`` (the encoder a model was trained with) against the (checked) config.
+
+    Returns:
+        The description, as ``tagger.contextual.load_encoder`` wrote it.
+
+    Raises:
+        ModelFileError: naming ``path`` and the field at fault.
+    """
+    if not isinstance(description, dict):
+        raise ModelFileError("not a JSON object", path)
+    missing, unknown = sorted(set(_CONTEXTUAL_TYPES) - set(description)), sorted(set(description) - set(_CONTEXTUAL_TYPES))
+    if missing or unknown:
+        raise ModelFileError(f"fields missing {missing[:5]}, unknown {unknown[:5]}", path)
+    checked = {key: _contextual_field(description, key, path) for key in _CONTEXTUAL_TYPES}
+    if not checked["name_or_path"].strip():
+        raise ModelFileError("name_or_path is empty", path)
+    if checked["pooling"] not in POOLINGS:
+        raise ModelFileError(f"pooling must be one of {', '.join(POOLINGS)}, got {checked['pooling']!r}", path)
+    bounds = {"num_hidden_layers": MAX_ENCODER_LAYERS, "max_positions": MAX_POSITIONS}
+    for key, bound in bounds.items():
+        if not 1 <= checked[key] <= bound:
+            raise ModelFileError(f"{key} must be in [1, {bound:,}], got {checked[key]:,}", path)
+    if not 1 <= checked["layers"] <= checked["num_hidden_layers"]:
+        raise ModelFileError(f"layers must be in [1, num_hidden_layers {checked['num_hidden_layers']}], got {checked['layers']:,}", path)
+    for key, option in (("hidden_size", "contextual_dim"), ("layers", "contextual_layers")):
+        if checked[key] != getattr(config, option):
+            raise ModelFileError(f"{key} is {checked[key]:,}, config.json says {option} {getattr(config, option)}", path)
+    return checked
 
 
 # ----------------------------------------------------------------------------- model.safetensors

@@ -30,6 +30,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from tagger.errors import ModelFileError
 from tagger.serialization import ModelFiles, check_weights, load_model_files
 from tagger.shapes import GATES, expected_shapes
 from tagger.tagging import FormTable, TaggerBase, Vocabularies, sorted_batches
@@ -290,11 +291,18 @@ class NumpyTagger(TaggerBase):
         files: A model directory's contents, read with ``load_model_files(path, tensors="numpy")``.
 
     Raises:
-        ModelFileError: weights that do not match the configuration.
+        ModelFileError: weights that do not match the configuration, or a model with contextual features.
     """
 
-    def __init__(self, files: ModelFiles):
+    def __init__(self, files: ModelFiles, source: Optional[Union[str, Path]] = None):
         config, weights = files.config, files.state_dict
+        if config.contextual_layers:
+            encoder = files.contextual.get("name_or_path") if files.contextual else "(not recorded)"
+            raise ModelFileError(
+                f"the model uses contextual features of the encoder {encoder}, which the NumPy engine cannot compute; "
+                "tag it with the torch engine (--engine torch, or tagger.Tagger)",
+                source,
+            )
         check_weights(weights, expected_shapes(config))  # load_model_files has checked more; files may come from elsewhere
         self.config = config
         self.word_embedding = _float32(weights["word_embedding.weight"])
@@ -329,7 +337,7 @@ class NumpyTagger(TaggerBase):
         Raises:
             ModelFileError: not a model directory, or a bad or corrupt file in it.
         """
-        return cls(load_model_files(path, tensors="numpy"))
+        return cls(load_model_files(path, tensors="numpy"), source=path)
 
     # -- the network ----------------------------------------------------------------------------
 

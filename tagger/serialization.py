@@ -1,4 +1,5 @@
-"""A model is a directory: config.json, vocab.json, model.safetensors and meta.json (no pickle).
+"""A model is a directory: config.json, vocab.json, model.safetensors and meta.json (no pickle), plus
+contextual.json for a model with contextual features (the encoder it was trained with).
 
 Reading needs no torch: ``load_model_files(path, tensors="numpy")`` returns the weights as NumPy
 arrays (for ``tagger.numpy_tagger``); torch is imported only to read them as tensors or to write them.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 from tagger import __version__
-from tagger.config import FORMAT_VERSION, TaggerConfig, TrainConfig
+from tagger.config import PLAIN_FORMAT_VERSION, TaggerConfig, TrainConfig
 from tagger.errors import ConfigError, ModelFileError, OutputError
 from tagger.files import dumps_json, exclusive_lock, new_directory_beside, publish_directory, rename_no_replace
 
@@ -29,6 +30,9 @@ CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.json"
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
+CONTEXTUAL_FILE = "contextual.json"
+CONTEXTUAL_FORMAT_VERSION = 2
+"""The format version of a model with contextual features: tagger versions before them refuse it."""
 REQUIRED_FILES = (CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE)
 
 PathLike = Union[str, Path]
@@ -43,9 +47,15 @@ class ModelFiles:
     vocab: Dict[str, list]  # "words", "chars", "labels" (training scheme), "output_labels" (corpus order)
     state_dict: Dict[str, Any]  # name -> torch.Tensor, or numpy.ndarray when read with tensors="numpy"
     meta: Dict[str, Any]
+    contextual: Optional[Dict[str, Any]] = None  # contextual.json: the encoder (tagger.contextual.load_encoder's description)
+
+    @property
+    def format_version(self) -> int:
+        """The format version these files are written in: 2 with contextual features, else 1."""
+        return CONTEXTUAL_FORMAT_VERSION if self.contextual is not None else PLAIN_FORMAT_VERSION
 
 
-WRITTEN_FILES = frozenset({CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, META_FILE, "metrics.jsonl", "training.png"})
+WRITTEN_FILES = frozenset({CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, META_FILE, CONTEXTUAL_FILE, "metrics.jsonl", "training.png"})
 """Every name tagger writes in a model directory: ``force`` replaces a model only when it holds nothing else."""
 
 _CONFIG_LIMIT = 1 << 20  # a config.json is a few kB; a bigger one is not ours
@@ -238,14 +248,17 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def write_model_files(directory: PathLike, files: ModelFiles) -> None:
-    """Writes the four model files into an existing (staging) directory; ``publish`` fsyncs them."""
+    """Writes the model files into an existing (staging) directory; ``publish`` fsyncs them."""
     from safetensors.torch import save
 
     directory = Path(directory)
+    if (files.contextual is not None) != bool(files.config.contextual_layers):
+        raise ValueError("contextual features need both contextual_layers in the config and the encoder's description")
+    version = files.format_version
     _write_json(
         directory / CONFIG_FILE,
         {
-            "format_version": FORMAT_VERSION,
+            "format_version": version,
             "tagger_version": __version__,
             "model": files.config.to_dict(),
             "training": files.train_config.to_dict(),
@@ -253,9 +266,11 @@ def write_model_files(directory: PathLike, files: ModelFiles) -> None:
     )
     _write_json(directory / VOCAB_FILE, files.vocab)
     _write_json(directory / META_FILE, files.meta)
+    if files.contextual is not None:
+        _write_json(directory / CONTEXTUAL_FILE, files.contextual)
     tensors = {name: t.detach().cpu().contiguous() for name, t in files.state_dict.items()}
     # Bytes written by Python, not safetensors.save_file, which creates the file 0600 whatever the umask.
-    (directory / WEIGHTS_FILE).write_bytes(save(tensors, metadata={"format_version": str(FORMAT_VERSION)}))
+    (directory / WEIGHTS_FILE).write_bytes(save(tensors, metadata={"format_version": str(version)}))
 
 
 def save_model(out_dir: PathLike, files: ModelFiles, *, force: bool = False) -> Path:
@@ -296,6 +311,13 @@ def _read_config(path: Path) -> Tuple[TaggerConfig, TrainConfig]:
 
     config = _read_json(path, MAX_CONFIG_BYTES)
     check_format_version(config, path)
+    contextual = config["model"].get("contextual_layers")
+    if config["format_version"] < CONTEXTUAL_FORMAT_VERSION and contextual not in (None, 0):
+        raise ModelFileError(
+            f"format_version {config['format_version']} with contextual_layers {contextual!r}: "
+            f"models with contextual features are format {CONTEXTUAL_FORMAT_VERSION}",
+            path,
+        )
     try:
         model = TaggerConfig.from_dict(config["model"], source=str(path))
     except ConfigError as error:
@@ -348,6 +370,7 @@ def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFil
     meta = _read_json(path / META_FILE, MAX_META_BYTES) if (path / META_FILE).is_file() else {}
     if not isinstance(meta, dict):
         raise ModelFileError("not a JSON object", path / META_FILE)
+    contextual = _read_contextual(path, model_config)
     weights = path / WEIGHTS_FILE
     check_header(read_header(weights), expected_shapes(model_config), weights)
     try:
@@ -356,7 +379,41 @@ def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFil
         raise ModelFileError(f"cannot read the weights (truncated or corrupt?): {error}", weights) from None
     check_weights(state_dict, expected_shapes(model_config), weights)  # the file may have changed since its header was read
     check_tensors(state_dict, model_config, vocab["labels"], weights)
-    return ModelFiles(model_config, train_config, vocab, state_dict, meta)
+    return ModelFiles(model_config, train_config, vocab, state_dict, meta, contextual)
+
+
+def _read_contextual(model_dir: Path, config: TaggerConfig) -> Optional[Dict[str, Any]]:
+    """contextual.json, checked against the config: required with contextual features, refused without them.
+
+    Raises:
+        ModelFileError: naming the file.
+    """
+    from tagger.model_format import MAX_CONTEXTUAL_BYTES, check_contextual
+
+    path = model_dir / CONTEXTUAL_FILE
+    present = path.is_file()
+    if not config.contextual_layers:
+        if present:
+            raise ModelFileError("the model has no contextual features (contextual_layers 0 in config.json) but this file", path)
+        return None
+    if not present:
+        layers = config.contextual_layers
+        raise ModelFileError(f"missing: config.json has contextual_layers {layers}, so the encoder must be described here", path)
+    return check_contextual(_read_json(path, MAX_CONTEXTUAL_BYTES), config, path)
+
+
+def uses_contextual_features(model_dir: PathLike) -> bool:
+    """Whether ``model_dir`` looks like a model with contextual features (read without torch; False when unreadable,
+    so that the loader reports what is wrong).
+    """
+    path = Path(model_dir) / CONFIG_FILE
+    try:
+        with open(path, "rb") as handle:
+            config = json.loads(handle.read(_CONFIG_LIMIT + 1))
+    except (OSError, ValueError):
+        return False
+    model = config.get("model") if isinstance(config, dict) else None
+    return isinstance(model, dict) and model.get("contextual_layers") not in (None, 0)
 
 
 def check_weights(state_dict: Mapping[str, Any], expected: Mapping[str, Tuple[int, ...]], path: Optional[PathLike] = None) -> None:

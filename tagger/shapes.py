@@ -51,10 +51,13 @@ def expected_shapes(config: TaggerConfig) -> Shapes:
             shapes.update(recurrent_shapes("char_encoder.lstm.", suffix, "lstm", config.char_dim, config.char_hidden // 2))
     if config.case_dim:
         shapes["case_embedding.weight"] = (len(CASE_CLASSES), config.case_dim)
+    if config.contextual_layers:
+        shapes["contextual_mix.weights"] = (config.contextual_layers,)  # softmax-normalised layer weights
+        shapes["contextual_mix.gamma"] = (1,)
     directions = 2 if config.bidirectional else 1
     sides = ("forward", "backward")[:directions]
     for layer in range(config.layers):
-        size = config.word_dim + char_size + config.case_dim if layer == 0 else config.hidden_size * directions
+        size = config.word_dim + char_size + config.case_dim + config.contextual_dim if layer == 0 else config.hidden_size * directions
         for side in sides:
             shapes.update(recurrent_shapes(f"encoder.{side}_layers.{layer}.", "", config.cell, size, config.hidden_size))
     shapes["output.weight"] = (config.num_tags, config.hidden_size * directions)

@@ -11,6 +11,7 @@ never holds half an update. A non-finite loss stops the run with a :class:`Train
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import random
 import signal
@@ -25,7 +26,7 @@ import torch
 
 from tagger.allocator import keep_freed_memory
 from tagger.averaging import WeightAverage
-from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, word_dropout
+from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, pad_contextual, word_dropout
 from tagger.checkpoint import (
     Checkpoint,
     SavedRun,
@@ -192,6 +193,7 @@ def fit(
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
     checkpoint: Optional[Checkpoint] = None,
     resume_from: Optional[SavedRun] = None,
+    contextual: Optional[Sequence[torch.Tensor]] = None,
 ) -> TrainResult:
     """Trains ``model`` in place and returns the best weights (by dev score, else by epoch).
 
@@ -204,12 +206,16 @@ def fit(
         checkpoint: Where to save the run at the end of every epoch and on KeyboardInterrupt (which
             is re-raised); SIGTERM raises ``Terminated`` (a KeyboardInterrupt) during the run.
         resume_from: A saved run (``checkpoint.load()``) to continue instead of starting afresh.
+        contextual: The training sentences' contextual features (``tagger.contextual``), in the order
+            of ``train_set``, for a model with contextual features; padded into each batch at its step.
 
     Raises:
         TrainingError: the loss or the weights became non-finite (the last checkpoint is kept), or
             ``resume_from`` does not fit this model and optimiser.
     """
-    trainer = _Trainer(model, train_set, train_forms, cfg, device, evaluate, callbacks, progress, log, checkpoint)
+    if bool(model.config.contextual_layers) != (contextual is not None) or (contextual is not None and len(contextual) != len(train_set)):
+        raise ValueError("a model with contextual features needs one feature tensor per training sentence, and only such a model")
+    trainer = _Trainer(model, train_set, train_forms, cfg, device, evaluate, callbacks, progress, log, checkpoint, contextual)
     return trainer.run(resume_from)
 
 
@@ -228,8 +234,10 @@ class _Trainer:
         progress: bool,
         log: Callable[[str], None],
         checkpoint: Optional[Checkpoint],
+        contextual: Optional[Sequence[torch.Tensor]] = None,
     ):
         keep_freed_memory()
+        self.contextual = contextual
         self.model, self.train_set, self.train_forms, self.cfg, self.device = model, train_set, train_forms, cfg, device
         self.evaluate, self.callbacks, self.progress, self.log, self.checkpoint = evaluate, callbacks, progress, log, checkpoint
         self.rng = random.Random(cfg.seed)
@@ -278,17 +286,16 @@ class _Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.rng.setstate(at.batch_rng)
-        # Batches are built once per epoch (bucketed by length), not per step.
-        batches: List[Batch] = [
-            make_batch([self.train_set[i] for i in ids], self.train_forms)
-            for ids in bucketed_batches(self.lengths, cfg.batch_size, self.rng)
-        ]
+        # Batches are built once per epoch (bucketed by length), not per step; contextual features are
+        # padded in at each step, so that the epoch holds no padded copy of all of them.
+        order = bucketed_batches(self.lengths, cfg.batch_size, self.rng)
+        batches: List[Batch] = [make_batch([self.train_set[i] for i in ids], self.train_forms) for ids in order]
         self.model.train()
         bar = _progress(sum(self.lengths), at.epoch, self.progress, at.epoch_tokens)
         clock = time.perf_counter()
         for step in range(at.step, len(batches)):
             with self.signals.held():  # a signal now takes effect once the step is done and counted
-                loss = self.step(batches[step], step + 1)
+                loss = self.step(self.with_contextual(batches[step], order[step]), step + 1)
                 now = time.perf_counter()
                 at.step, at.epoch_seconds, clock = step + 1, at.epoch_seconds + now - clock, now
             self.threads.step()
@@ -298,6 +305,12 @@ class _Trainer:
                     bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         bar.close()
         self.end_epoch(lr)
+
+    def with_contextual(self, batch: Batch, ids: Sequence[int]) -> Batch:
+        """``batch`` with the contextual features of its sentences ``ids`` (unchanged without them)."""
+        if self.contextual is None:
+            return batch
+        return dataclasses.replace(batch, contextual=pad_contextual([self.contextual[i] for i in ids]))
 
     def step(self, batch: Batch, number: int) -> torch.Tensor:
         """One update on ``batch`` (the epoch's step ``number``, from 1); returns its loss."""
