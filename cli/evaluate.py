@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import click
 
 from cli.options import (
+    allow_download_option,
     cache_dir_option,
     corpus_format_option,
     debug_option,
@@ -103,6 +104,7 @@ def load_gold(
 @device_option
 @mixed_precision_option
 @cache_dir_option
+@allow_download_option
 @debug_option
 def evaluate_command(
     file: Optional[str],
@@ -119,6 +121,7 @@ def evaluate_command(
     device: str,
     mixed_precision: bool,
     cache_dir: Optional[str],
+    allow_download: bool,
 ) -> None:
     """Score a model on a labelled FILE: the seqeval report (entity precision, recall, F1 per type,
     micro and macro averages, token accuracy); precision/recall per tag for POS models.
@@ -134,7 +137,7 @@ def evaluate_command(
     from tagger.api import evaluate
     from tagger.inference import Tagger
 
-    tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision)
+    tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
     gold, column = load_gold(
         file,
         dataset,

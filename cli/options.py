@@ -105,7 +105,18 @@ def engine_option(function: F) -> F:
         "a second sooner; the same tags up to float32 rounding). torch: PyTorch on --device. auto: numpy when "
         "tagging on the CPU without --mixed-precision, that is with --device cpu, or --device auto when no NVIDIA "
         "GPU is visible (no entry in /proc/driver/nvidia/gpus and no /dev/nvidia0, or CUDA_VISIBLE_DEVICES "
-        "empty or -1); torch otherwise.",
+        "empty or -1); torch otherwise. A model with contextual features always runs on torch (auto picks it).",
+    )(function)
+
+
+def allow_download_option(function: F) -> F:
+    """``--allow-download``: let a contextual model's encoder come from the Hugging Face Hub."""
+    return click.option(
+        "--allow-download",
+        is_flag=True,
+        default=False,
+        help="Download the contextual encoder from the Hugging Face Hub when it is not in the local cache "
+        "(HF_HUB_CACHE); without it nothing is ever downloaded.",
     )(function)
 
 

@@ -22,6 +22,7 @@ from cli.options import (
     STDIN,
     STDIN_NAME,
     UserError,
+    allow_download_option,
     atomic_output,
     binary_stream,
     check_output,
@@ -165,15 +166,25 @@ def choose_engine(engine: str, device: str, mixed_precision: bool = False) -> st
     return "numpy" if name == "cpu" or (name == "auto" and not nvidia_gpu_visible()) else "torch"
 
 
-def load_tagger(model_dir: str, engine: str, device: str, mixed_precision: bool) -> Any:
-    """A ``NumpyTagger`` or a ``Tagger`` for ``choose_engine(engine, device, mixed_precision)``."""
-    if choose_engine(engine, device, mixed_precision) == "numpy":
+def load_tagger(model_dir: str, engine: str, device: str, mixed_precision: bool, allow_download: bool = False) -> Any:
+    """A ``NumpyTagger`` or a ``Tagger`` for ``choose_engine(engine, device, mixed_precision)``; ``--engine auto``
+    takes torch for a model with contextual features, which the NumPy engine cannot compute.
+
+    Raises:
+        ModelFileError: ``--engine numpy`` with a model with contextual features, or a bad model directory.
+    """
+    choice = choose_engine(engine, device, mixed_precision)
+    if choice == "numpy" and engine == "auto":
+        from tagger.serialization import uses_contextual_features
+
+        choice = "torch" if uses_contextual_features(model_dir) else choice
+    if choice == "numpy":
         from tagger.numpy_tagger import NumpyTagger
 
         return NumpyTagger.load(model_dir)
     from tagger.inference import Tagger
 
-    return Tagger.load(model_dir, device=device, mixed_precision=mixed_precision)
+    return Tagger.load(model_dir, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
 
 
 def tag_items(
@@ -285,6 +296,7 @@ Examples:
 @device_option
 @mixed_precision_option
 @engine_option
+@allow_download_option
 @debug_option
 def tag_command(
     files: Tuple[str, ...],
@@ -297,6 +309,7 @@ def tag_command(
     device: str,
     mixed_precision: bool,
     engine: str,
+    allow_download: bool,
 ) -> None:
     """Tag FILEs (or stdin: no FILE, or `-`) with a trained model.
 
@@ -318,7 +331,7 @@ def tag_command(
     check_output(out_file, paths, model_dir)  # never tag a file in place, nor write into the model
 
     with atomic_output(out_file) as out:  # opened first: an unwritable -o fails before the model loads
-        tagger = load_tagger(model_dir, engine, device, mixed_precision)
+        tagger = load_tagger(model_dir, engine, device, mixed_precision, allow_download)
         pairs = tag_items(tagger, read_items(paths, input_format, corpus_format or "auto"), batch_size)
         if stderr_is_terminal():
             from tqdm import tqdm

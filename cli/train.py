@@ -25,6 +25,7 @@ from tagger.config import (
     CELLS,
     CHAR_ENCODERS,
     OPTIMIZERS,
+    POOLINGS,
     TRAINING_SCHEMES,
     TaggerConfig,
     TrainConfig,
@@ -35,7 +36,7 @@ from tagger.errors import ConfigError
 EMBEDDINGS_FORMATS = ("auto", "word2vec-binary", "word2vec-text", "glove", "gensim", "fasttext")
 
 # TaggerConfig fields train() derives from the data; they are not options.
-DERIVED_FIELDS = frozenset({"num_words", "num_chars", "num_tags", "training_scheme", "output_scheme"})
+DERIVED_FIELDS = frozenset({"num_words", "num_chars", "num_tags", "training_scheme", "output_scheme", "contextual_dim"})
 
 # (flag declarations, TaggerConfig/TrainConfig field, click type or "flag", help). The help's
 # "[default: ...]" comes from the dataclasses, so it cannot drift from the library.
@@ -70,6 +71,12 @@ MODEL_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     ),
     (("--crf/--softmax",), "crf", "flag", "Linear-chain CRF or per-token softmax output."),
     (("--freeze-embeddings/--train-embeddings",), "freeze_embeddings", "flag", "Keep pretrained word vectors fixed, or fine-tune them."),
+    (
+        ("--contextual-layers",),
+        "contextual_layers",
+        int,
+        "Last hidden layers of the --contextual encoder mixed by a learned scalar mix  [default: 4, at most the encoder's]",
+    ),
 ]
 TRAIN_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     (("--optimizer",), "optimizer", click.Choice(OPTIMIZERS), "Optimiser (sgd: with momentum)."),
@@ -81,6 +88,12 @@ TRAIN_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     (("--max-epochs",), "max_epochs", int, "Upper bound on passes over the training data."),
     (("--patience",), "patience", int, "Stop after this many epochs without a better dev score."),
     (("--clip",), "clip", float, "Gradient-norm clipping; 0 disables it."),
+    (
+        ("--weight-average",),
+        "weight_average",
+        float,
+        "Decay of the moving average of the weights that is scored on dev and saved (parameter averaging); 0: the last step's weights.",
+    ),
     (("--word-dropout",), "word_dropout", float, "Probability of replacing a training word by <unk>."),
     (("--seed",), "seed", int, "Random seed (same seed and data: same model on CPU)."),
     (("--device",), "device", str, "auto, cpu, cuda or cuda:N; cuda without a GPU is an error."),
@@ -114,6 +127,19 @@ TRAIN_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
         "(--max-vectors adds to them). It inflates dev/test scores over those of unseen text, whose new words get <unk>.",
     ),
     (("--min-count",), "min_count", int, "Training words seen fewer times (and without a vector) map to <unk>."),
+    (
+        ("--contextual",),
+        "contextual",
+        str,
+        "A Hugging Face encoder (a local directory, or a Hub name in the local cache) whose frozen hidden states, pooled "
+        "per word, are features of the tagger; needs pip install tagger[transformers].",
+    ),
+    (
+        ("--contextual-pooling",),
+        "contextual_pooling",
+        click.Choice(POOLINGS),
+        "A word's --contextual feature from its sub-tokens: the first one's, or their mean.",
+    ),
     (("--eval-batch-size",), "eval_batch_size", int, "Sentences per batch when scoring the dev set."),
     (("--max-minutes",), "max_minutes", float, "Stop after this much wall-clock time, keeping the best model."),
     (("--num-threads",), "num_threads", int, "CPU threads for torch  [default: torch's choice]"),
@@ -186,6 +212,12 @@ underscores, e.g. {"hidden-size": 100, "optimizer": "adam", "lr": 0.001}."""
 @click.option("--config", "config_file", default=None, metavar="FILE", help="JSON or YAML file of options; flags override it.")
 @cache_dir_option
 @click.option("--repair-tags/--no-repair-tags", default=None, help="Read gold tag sequences the scheme forbids the conlleval way.")
+@click.option(
+    "--allow-download",
+    is_flag=True,
+    default=None,
+    help="Let --contextual download its encoder from the Hugging Face Hub when the local cache lacks it (never otherwise).",
+)
 @_config_options
 @debug_option
 @click.pass_context
@@ -210,7 +242,8 @@ def train_command(ctx: click.Context, **params: Any) -> None:
 
     from tagger.api import train
 
-    tagger = train(dataset, tag_column, out_dir, force=bool(values.get("force")), resume=bool(values.get("resume")), **options)
+    flags = {name: bool(values.get(name)) for name in ("force", "resume", "allow_download")}
+    tagger = train(dataset, tag_column, out_dir, **flags, **options)
     scores = tagger.meta.get("scores", {})
     for split, report in scores.items():
         click.echo(f"{split}:")

@@ -51,7 +51,7 @@ def test_every_configuration_field_is_a_flag() -> None:
     settable = {
         f.name
         for f in dataclasses.fields(TaggerConfig)
-        if f.name not in {"num_words", "num_chars", "num_tags", "training_scheme", "output_scheme"}
+        if f.name not in {"num_words", "num_chars", "num_tags", "training_scheme", "output_scheme", "contextual_dim"}
     }
     settable |= {f.name for f in dataclasses.fields(TrainConfig)}
     assert set(OPTION_FIELDS) == settable
@@ -72,9 +72,27 @@ class FakeTrain:
     def __init__(self) -> None:
         self.calls: List[Dict[str, Any]] = []
 
-    def __call__(self, dataset: Any, tag_column: str, out_dir: Any, *, force: bool = False, resume: bool = False, **options: Any) -> Any:
+    def __call__(
+        self,
+        dataset: Any,
+        tag_column: str,
+        out_dir: Any,
+        *,
+        force: bool = False,
+        resume: bool = False,
+        allow_download: bool = False,
+        **options: Any,
+    ) -> Any:
         self.calls.append(
-            {"dataset": dataset, "tag_column": tag_column, "out": str(out_dir), "force": force, "resume": resume, "options": options}
+            {
+                "dataset": dataset,
+                "tag_column": tag_column,
+                "out": str(out_dir),
+                "force": force,
+                "resume": resume,
+                "allow_download": allow_download,
+                "options": options,
+            }
         )
         return SimpleNamespace(meta={"scores": {}})
 
