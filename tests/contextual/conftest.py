@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("transformers", reason="the contextual tests need transformers: pip install tagger[transformers]")
-
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 WHOLE_WORDS = ["john", "smith", "lives", "in", "paris", "the", "european", "said", "on", "london", "and", "rome", "."]
 
 
 def make_encoder(directory: Path, *, max_positions: int = 64, seed: int = 0, hidden_size: int = 16) -> Path:
     """Writes a random 2-layer BERT and its fast tokenizer (lowercasing WordPiece) to ``directory``."""
+    pytest.importorskip("transformers", reason="the contextual features need transformers: pip install tagger[transformers]")
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast

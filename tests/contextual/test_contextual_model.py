@@ -238,3 +238,34 @@ def test_resume_with_another_encoder_is_refused(tiny_encoder: Path, tmp_path: Pa
     make_encoder(other, seed=7)  # same path, other weights
     with pytest.raises(TrainingError, match="its contextual encoder has weights_sha256="):
         tagger.train(toy_dataset(), "ner_tags", tmp_path / "out", resume=True, log=lambda line: None, **options)
+
+
+def _cached(root: Path, repo: str, commit: str, encoder: Path, *, main: bool = True) -> None:
+    """Puts ``encoder``'s files in a Hugging Face cache at ``root`` as ``repo``'s snapshot ``commit``."""
+    folder = root / f"models--{repo.replace('/', '--')}"
+    shutil.copytree(encoder, folder / "snapshots" / commit)
+    if main:
+        (folder / "refs").mkdir(parents=True, exist_ok=True)
+        (folder / "refs" / "main").write_text(commit)
+
+
+def test_a_hub_encoder_comes_from_the_cache_and_its_commit_is_pinned(
+    tiny_encoder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hub"
+    first, second = "1" * 40, "2" * 40
+    _cached(cache, "tagger-tests/tiny", first, tiny_encoder)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    out = tmp_path / "model"
+    tagger.train(toy_dataset(), "ner_tags", out, contextual="tagger-tests/tiny", log=lambda line: None, **{**TINY, "max_epochs": 2})
+    description = json.loads((out / "contextual.json").read_text())
+    assert description["name_or_path"] == "tagger-tests/tiny" and description["commit_hash"] == first
+    predicted = Tagger.load(out, device="cpu").predict(TOKENS)
+    # main moves on to other weights: the model still loads the commit it was trained with.
+    _cached(cache, "tagger-tests/tiny", second, make_encoder(tmp_path / "newer", seed=5))
+    assert Tagger.load(out, device="cpu").predict(TOKENS) == predicted
+    shutil.rmtree(cache / "models--tagger-tests--tiny" / "snapshots" / first)
+    with pytest.raises(ModelFileError, match="--allow-download"):
+        Tagger.load(out, device="cpu")
