@@ -307,10 +307,12 @@ def _read_json(path: Path, max_bytes: int) -> Any:
 
 def _read_config(path: Path) -> Tuple[TaggerConfig, TrainConfig]:
     """config.json's model and training configurations, every field checked (``tagger.config``)."""
+    from tagger.migrations import migrate_config
     from tagger.model_format import MAX_CONFIG_BYTES, check_format_version
 
     config = _read_json(path, MAX_CONFIG_BYTES)
     check_format_version(config, path)
+    config = migrate_config(config)
     contextual = config["model"].get("contextual_layers")
     if config["format_version"] < CONTEXTUAL_FORMAT_VERSION and contextual not in (None, 0):
         raise ModelFileError(
@@ -347,6 +349,7 @@ def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFil
     """
     from safetensors import SafetensorError
 
+    from tagger.migrations import migrate_tensors
     from tagger.model_format import check_header, check_tensors, check_vocab, read_header
     from tagger.shapes import expected_shapes
 
@@ -372,9 +375,9 @@ def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFil
         raise ModelFileError("not a JSON object", path / META_FILE)
     contextual = _read_contextual(path, model_config)
     weights = path / WEIGHTS_FILE
-    check_header(read_header(weights), expected_shapes(model_config), weights)
+    check_header(migrate_tensors(read_header(weights), weights), expected_shapes(model_config), weights)
     try:
-        state_dict = load_file(str(weights))  # as big as the config says, which is bounded
+        state_dict = migrate_tensors(load_file(str(weights)), weights)  # as big as the config says, which is bounded
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise ModelFileError(f"cannot read the weights (truncated or corrupt?): {error}", weights) from None
     check_weights(state_dict, expected_shapes(model_config), weights)  # the file may have changed since its header was read
