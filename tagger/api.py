@@ -1,4 +1,10 @@
-"""The library's two verbs: ``train`` a tagger on a DatasetDict and ``evaluate`` one on a dataset."""
+"""The library's two verbs: ``train`` a tagger on a DatasetDict and ``evaluate`` one on a dataset.
+
+``train`` reads top to bottom as its steps: the options, the labels, the vocabularies and the
+embedding matrix, the contextual encoder, the model, the encoded training set and the dev data
+(``_prepare``); then fitting with the dev evaluator and the metrics file (``_fit``), and the
+model directory with its metadata and plot (``_write_model``). Each step is a function of its own.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from tagger.evaluation import EvaluationReport, evaluate_tags
 from tagger.schemes import convert_labels, convert_tags, detect_scheme, normalize_scheme
 
 TOKENS = "tokens"
+DEV_SPLITS = ("validation", "dev")
+"""The splits early stopping scores, the first one present."""
 
 
 def column_values(split: Any, name: str) -> List[Any]:
@@ -59,26 +67,7 @@ def _training_scheme(corpus_scheme: str, choice: str) -> str:
     return normalize_scheme(choice)
 
 
-def _plot_history(history: List[dict], path: Path, *, plain: bool) -> None:
-    """training.png: training loss and dev score per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    figure, loss_axis = plt.subplots(figsize=(7, 4))
-    loss_axis.plot(epochs, [r["loss"] for r in history], color="tab:blue", marker="o", label="train loss")
-    loss_axis.set_xlabel("epoch")
-    loss_axis.set_ylabel("train loss", color="tab:blue")
-    if any("dev_f1" in r for r in history):
-        score_axis = loss_axis.twinx()
-        key = "dev_accuracy" if plain else "dev_f1"
-        score_axis.plot(epochs, [r.get(key, float("nan")) * 100 for r in history], color="tab:red", marker="s", label="dev")
-        score_axis.set_ylabel("dev accuracy" if key == "dev_accuracy" else "dev F1", color="tab:red")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+# --------------------------------------------------------------------------------- the run's pieces
 
 
 @dataclass
@@ -91,6 +80,16 @@ class _Labels:
     training_scheme: str  # the scheme the model learns
     output_labels: List[str]  # the corpus's labels, in the order of its ClassLabel feature
     labels: Any  # Vocab of the labels in the training scheme
+
+
+@dataclass
+class _Vocabularies:
+    """The word and character vocabularies, and the pretrained vectors of the word rows."""
+
+    words: Any  # WordVocab
+    chars: Any  # Vocab
+    matrix: Any  # tagger.embeddings.EmbeddingMatrix of every word row, or None without a vector file
+    trainable_rows: int  # the first rows (<pad>, <unk>, the frequent training words) are fine-tuned
 
 
 @dataclass
@@ -113,6 +112,27 @@ def _stderr_log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+# --------------------------------------------------------------------------------- the options
+
+
+def _options(options: Dict[str, Any]) -> Tuple[TrainConfig, Dict[str, Any]]:
+    """The TrainConfig and the architecture options of ``tagger.train``'s keyword options, all checked.
+
+    Raises:
+        ConfigError: an unknown option, a bad value, or ``contextual_dim`` (the encoder's size, not an option).
+    """
+    model_options, train_options = split_options(options)
+    cfg = TrainConfig(**train_options)
+    if "contextual_dim" in model_options:
+        raise ConfigError("contextual_dim is the encoder's hidden size, not an option: give contextual (an encoder) instead")
+    # Validate the architecture options before any work (the encoder's size is known once it is loaded).
+    TaggerConfig(**model_options, contextual_dim=1 if model_options.get("contextual_layers") else 0)
+    return cfg, model_options
+
+
+# --------------------------------------------------------------------------------- labels and vocabularies
+
+
 def _split_labels(dataset: Any, tag_column: str, cfg: TrainConfig) -> _Labels:
     """Reads the training split's tokens and tags and derives the labels in both schemes."""
     from tagger.vocab import Vocab
@@ -126,63 +146,74 @@ def _split_labels(dataset: Any, tag_column: str, cfg: TrainConfig) -> _Labels:
     return _Labels(tokens, tags, corpus_scheme, training_scheme, output_labels, labels)
 
 
-def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig, model_options: Dict[str, Any], log: Callable) -> tuple:
-    """The word vocabulary, the character vocabulary, the vector matrix (None without
-    ``cfg.embeddings``) and the number of training-vocabulary rows; sets ``word_dim`` from the vectors.
+def _training_words(token_counts: Counter, min_count: int, lowercase: bool) -> Tuple[List[str], List[str]]:
+    """The words seen at least ``min_count`` times (most frequent first, ties in alphabetical order) and the rarer ones."""
+    word_counts: Counter = Counter()
+    for word, n in token_counts.items():
+        word_counts[word.lower() if lowercase else word] += n
+    frequent = [w for w, n in sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count]
+    rare = [w for w, n in word_counts.items() if n < min_count]
+    return frequent, rare
+
+
+def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig, lowercase: bool, log: Callable) -> _Vocabularies:
+    """The word and character vocabularies, with the vector matrix of the word rows when ``cfg.embeddings`` names a file.
 
     The word rows: ``<pad>``, ``<unk>`` and the training words (at least ``min_count`` times),
-    then, with a vector file, rows of pretrained words: rare training words the file has, and the
-    file's first words (``max_vectors`` of them, by default as many as fit in
-    ``MAX_FILE_VALUES`` numbers). Never the words of the data the model is evaluated on, unless
-    ``vocab_from_eval_splits`` asks for the old transductive vocabulary.
+    then, with a vector file, rows of pretrained words (see :func:`_embedding_matrix`).
     """
     from tagger.vocab import PAD, UNK, WordVocab, build_char_vocab
 
-    counts = Counter(t for tokens in train_tokens for t in tokens)
-    lowercase = model_options.get("lowercase_words", TaggerConfig.lowercase_words)
-    word_counts: Counter = Counter()
-    for word, n in counts.items():
-        word_counts[word.lower() if lowercase else word] += n
-    frequent = [w for w, n in sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= cfg.min_count]
-    rare = [w for w, n in word_counts.items() if n < cfg.min_count]
-    vocab_words = [PAD, UNK] + frequent
-    trainable_rows = len(vocab_words)
-    matrix = None
-    if cfg.embeddings:
-        from tagger import embeddings
-
-        extra = rare
-        max_vectors, max_values = cfg.max_vectors, None if cfg.max_vectors is not None else embeddings.MAX_FILE_VALUES
-        if cfg.vocab_from_eval_splits:
-            other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
-            extra = rare + [t.lower() if lowercase else t for tokens in other_tokens for t in tokens]
-            max_values = None  # today's rows: the evaluation words, plus the file's first max_vectors words when given
-        matrix = embeddings.build_matrix(
-            cfg.embeddings,
-            vocab_words,
-            extra_words=extra,
-            max_vectors=max_vectors,
-            max_values=max_values,
-            format=cfg.embeddings_format,
-            seed=cfg.seed,
-        )
-        vocab_words = matrix.words
-        model_options["word_dim"] = matrix.dim
+    token_counts = Counter(t for tokens in train_tokens for t in tokens)
+    frequent, rare = _training_words(token_counts, cfg.min_count, lowercase)
+    training_rows = [PAD, UNK] + frequent
+    matrix = _embedding_matrix(dataset, training_rows, rare, cfg, lowercase) if cfg.embeddings else None
+    if matrix is not None:
         log(
             f"embeddings {cfg.embeddings}: {matrix.dim}d, {matrix.coverage() * 100:.1f}% of {len(frequent)} training words found "
             f"({', '.join(f'{k} {v}' for k, v in matrix.stats.items())}); "
-            f"{len(vocab_words) - trainable_rows} more rows keep their pretrained vectors"
+            f"{len(matrix.words) - len(training_rows)} more rows keep their pretrained vectors"
         )
-    return WordVocab(vocab_words, lowercase=lowercase), build_char_vocab(counts), matrix, trainable_rows
+    words = WordVocab(matrix.words if matrix is not None else training_rows, lowercase=lowercase)
+    return _Vocabularies(words, build_char_vocab(token_counts), matrix, len(training_rows))
 
 
-def _contextual_encoder(cfg: TrainConfig, model_options: Dict[str, Any], device: Any, allow_download: bool, log: Callable) -> Any:
-    """The FeatureCache of ``cfg.contextual``'s encoder (None without one); sets ``contextual_dim`` and ``contextual_layers``.
+def _embedding_matrix(dataset: Any, training_rows: List[str], rare: List[str], cfg: TrainConfig, lowercase: bool) -> Any:
+    """The vectors of ``training_rows`` and of more pretrained words from ``cfg.embeddings``.
+
+    The more words: the rare training words the file has, and the file's first words
+    (``max_vectors`` of them, by default as many as fit in ``MAX_FILE_VALUES`` numbers). Never the
+    words of the data the model is evaluated on, unless ``vocab_from_eval_splits`` asks for the
+    old transductive vocabulary.
+    """
+    from tagger import embeddings
+
+    extra = rare
+    max_values = None if cfg.max_vectors is not None else embeddings.MAX_FILE_VALUES
+    if cfg.vocab_from_eval_splits:
+        other_tokens = [tokens for name in dataset if name != "train" for tokens in column_values(dataset[name], TOKENS)]
+        extra = rare + [t.lower() if lowercase else t for tokens in other_tokens for t in tokens]
+        max_values = None  # today's rows: the evaluation words, plus the file's first max_vectors words when given
+    return embeddings.build_matrix(
+        cfg.embeddings,
+        training_rows,
+        extra_words=extra,
+        max_vectors=cfg.max_vectors,
+        max_values=max_values,
+        format=cfg.embeddings_format,
+        seed=cfg.seed,
+    )
+
+
+# --------------------------------------------------------------------------------- contextual encoder, model
+
+
+def _contextual_encoder(cfg: TrainConfig, layers: Optional[int], device: Any, allow_download: bool, log: Callable) -> Any:
+    """The FeatureCache of ``cfg.contextual``'s encoder (None without one), keeping its last ``layers`` layers.
 
     Raises:
         ConfigError: ``contextual_layers`` without an encoder, or as ``tagger.contextual.load_encoder``.
     """
-    layers = model_options.get("contextual_layers")
     if not cfg.contextual:
         if layers:
             raise ConfigError(f"contextual_layers {layers} needs contextual (a Hugging Face encoder: --contextual NAME_OR_PATH)")
@@ -190,7 +221,6 @@ def _contextual_encoder(cfg: TrainConfig, model_options: Dict[str, Any], device:
     from tagger.contextual import FeatureCache, load_encoder
 
     encoder = load_encoder(cfg.contextual, layers=layers, pooling=cfg.contextual_pooling, device=device, allow_download=allow_download)
-    model_options.update(contextual_dim=encoder.dim, contextual_layers=encoder.layers)
     info = encoder.description
     log(
         f"contextual features from {cfg.contextual} ({info['model_type']}, {info['hidden_size']}d, last {encoder.layers} of "
@@ -199,56 +229,42 @@ def _contextual_encoder(cfg: TrainConfig, model_options: Dict[str, Any], device:
     return FeatureCache(encoder)
 
 
-def _prepare(
-    dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], log: Callable, allow_download: bool = False
-) -> _Run:
-    """Reads the data, builds the vocabularies, loads the contextual encoder (when asked), builds the network
-    (seeded) and encodes the training set.
-
-    Raises:
-        ConfigError: no training sentences, dev labels the training split does not have, or an encoder that cannot be loaded.
-    """
-    import torch
-
-    from tagger.batching import FormTable
-    from tagger.devices import resolve_device
-    from tagger.inference import Tagger
-    from tagger.model import SequenceTagger
-    from tagger.schemes import allowed_transitions
-    from tagger.training import seed_everything
-
-    device = resolve_device(cfg.device)
-    labels = _split_labels(dataset, tag_column, cfg)
-    word_vocab, char_vocab, matrix, trainable_rows = _vocabularies(dataset, labels.tokens, cfg, model_options, log)
-    contextual = _contextual_encoder(cfg, model_options, device, allow_download, log)  # before the seed: loading may draw numbers
-    config = TaggerConfig(
-        **model_options,
-        num_words=len(word_vocab),
-        num_chars=len(char_vocab),
+def _tagger_config(model_options: Dict[str, Any], vocabularies: _Vocabularies, labels: _Labels, contextual: Any) -> TaggerConfig:
+    """The architecture: the options, with the sizes the vocabularies, the vectors and the encoder fix."""
+    sizes: Dict[str, Any] = {}
+    if vocabularies.matrix is not None:
+        sizes["word_dim"] = vocabularies.matrix.dim
+    if contextual is not None:
+        sizes.update(contextual_dim=contextual.encoder.dim, contextual_layers=contextual.encoder.layers)
+    return TaggerConfig(
+        **{**model_options, **sizes},
+        num_words=len(vocabularies.words),
+        num_chars=len(vocabularies.chars),
         num_tags=len(labels.labels),
         training_scheme=labels.training_scheme,
         output_scheme=labels.corpus_scheme,
     )
-    seed_everything(cfg.seed)
+
+
+def _build_model(config: TaggerConfig, labels: _Labels, vocabularies: _Vocabularies, seed: int, device: Any) -> Any:
+    """The network, initialised from ``seed`` (which reseeds the global RNGs), with the pretrained vectors, on ``device``."""
+    import torch
+
+    from tagger.model import SequenceTagger
+    from tagger.schemes import allowed_transitions
+    from tagger.training import seed_everything
+
+    seed_everything(seed)
     model = SequenceTagger(config, allowed_transitions(labels.labels.items, labels.training_scheme) if config.crf else None)
-    if matrix is not None:
+    if vocabularies.matrix is not None:
         # Only the training words' rows are fine-tuned: the other pretrained rows stay as the file has
         # them (a frozen buffer, no gradient nor optimiser state), so any word the file knows keeps
         # its vector at tagging time, and a 400k-row matrix costs a training step no more than 20k.
-        model.set_word_vectors(torch.from_numpy(matrix.vectors), trainable_rows=trainable_rows)
-        del matrix
-    model.to(device)
+        model.set_word_vectors(torch.from_numpy(vocabularies.matrix.vectors), trainable_rows=vocabularies.trainable_rows)
+    return model.to(device)
 
-    forms = FormTable(char_vocab)
-    train_set = _encode_training_set(labels, word_vocab, forms)
-    tagger = Tagger(model, word_vocab, char_vocab, labels.labels, labels.output_labels, cfg, {}, contextual=contextual)
-    dev_split = next((s for s in ("validation", "dev") if s in dataset), None)
-    dev = None
-    if dev_split is not None:
-        dev_tags, _ = column_tags(dataset[dev_split], tag_column)
-        _check_labels(dev_tags, labels.output_labels, f"{dev_split} split")
-        dev = (column_values(dataset[dev_split], TOKENS), dev_tags)
-    return _Run(cfg, config, device, labels, tagger, train_set, forms, dev_split, dev, contextual)
+
+# --------------------------------------------------------------------------------- encoding, dev data
 
 
 def _encode_training_set(labels: _Labels, word_vocab: Any, forms: Any) -> List[Any]:
@@ -268,6 +284,59 @@ def _encode_training_set(labels: _Labels, word_vocab: Any, forms: Any) -> List[A
     if not train_set:
         raise ConfigError("the training split has no sentences")
     return train_set
+
+
+def _dev_data(dataset: Any, tag_column: str, labels: _Labels) -> Tuple[Optional[str], Optional[Tuple[List[List[str]], List[List[str]]]]]:
+    """The dev split's name and its tokens and tags (``(None, None)`` without one).
+
+    Raises:
+        ConfigError: the dev split has labels the training split does not.
+    """
+    dev_split = next((s for s in DEV_SPLITS if s in dataset), None)
+    if dev_split is None:
+        return None, None
+    dev_tags, _ = column_tags(dataset[dev_split], tag_column)
+    _check_labels(dev_tags, labels.output_labels, f"{dev_split} split")
+    return dev_split, (column_values(dataset[dev_split], TOKENS), dev_tags)
+
+
+def _prepare(
+    dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], device: Any, log: Callable, allow_download: bool
+) -> _Run:
+    """Everything before the first step, in order: labels, vocabularies and vectors, encoder, model, encoding, dev data.
+
+    Raises:
+        ConfigError: no training sentences, dev labels the training split does not have, or an encoder that cannot be loaded.
+    """
+    from tagger.batching import FormTable
+    from tagger.inference import Tagger
+
+    labels = _split_labels(dataset, tag_column, cfg)
+    lowercase = model_options.get("lowercase_words", TaggerConfig.lowercase_words)
+    vocabularies = _vocabularies(dataset, labels.tokens, cfg, lowercase, log)
+    layers = model_options.get("contextual_layers")
+    contextual = _contextual_encoder(cfg, layers, device, allow_download, log)  # before the seed: loading may draw numbers
+    config = _tagger_config(model_options, vocabularies, labels, contextual)
+    model = _build_model(config, labels, vocabularies, cfg.seed, device)
+    forms = FormTable(vocabularies.chars)
+    train_set = _encode_training_set(labels, vocabularies.words, forms)
+    tagger = Tagger(model, vocabularies.words, vocabularies.chars, labels.labels, labels.output_labels, cfg, {}, contextual=contextual)
+    dev_split, dev = _dev_data(dataset, tag_column, labels)
+    return _Run(cfg, config, device, labels, tagger, train_set, forms, dev_split, dev, contextual)
+
+
+def _describe(run: _Run) -> str:
+    """The run's first line: the architecture, the data and the device."""
+    config, labels, model = run.config, run.labels, run.tagger.model
+    return (
+        f"training {config.cell} tagger ({'bi' if config.bidirectional else 'uni'}directional, {config.layers} layer(s), "
+        f"{'CRF' if config.crf else 'softmax'}, char {config.char_encoder}) on {len(run.train_set)} sentences, "
+        f"{len(labels.labels)} labels ({labels.corpus_scheme} -> {labels.training_scheme}), "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, {run.device}"
+    )
+
+
+# --------------------------------------------------------------------------------- checkpoint
 
 
 def _check_checkpoint(directory: Path, resume: bool, force: bool) -> None:
@@ -304,36 +373,33 @@ def _checkpoint(run: _Run, out_dir: Union[str, Path]) -> Any:
     return Checkpoint(checkpoint_dir(out_dir), run_identity(run.config, run.cfg, run.device, fingerprint, contextual))
 
 
-def _fit(
-    run: _Run, checkpoint: Any, resume: bool, metrics_path: Path, callbacks: Sequence[Callable], progress: Optional[bool], log: Callable
-) -> Any:
-    """Trains (or resumes) the run, appending each epoch's record to ``metrics_path``; returns the TrainResult."""
-    from tagger import training
+# --------------------------------------------------------------------------------- fitting
+
+
+def _dev_evaluator(run: _Run) -> Optional[Callable[[Any], EvaluationReport]]:
+    """Scores the dev set as ``tagger.evaluate`` would (the model as inference sees it); None without dev data."""
+    if run.dev is None:
+        return None
+    dev_tokens, dev_tags = run.dev
+
+    def evaluate_dev(_model: Any) -> EvaluationReport:
+        return evaluate_tags(dev_tags, run.tagger.predict(dev_tokens, batch_size=run.cfg.eval_batch_size), run.labels.corpus_scheme)
+
+    return evaluate_dev
+
+
+def _metrics_writer(path: Path, done: List[dict]) -> Callable[[dict], None]:
+    """Starts ``path`` with the records of the epochs already ``done`` (a resumed run's); the callback appends one more."""
     from tagger.files import dumps_json
 
-    saved = checkpoint.load() if resume else None
-    done = saved.history(saved.integer("epoch", 1) - 1) if saved is not None else []
-    with metrics_path.open("w", encoding="utf-8") as f:  # a resumed run's metrics start with the epochs already done
+    with path.open("w", encoding="utf-8") as f:
         f.writelines(dumps_json(record) + "\n" for record in done)
 
     def write_metrics(record: dict) -> None:
-        with metrics_path.open("a", encoding="utf-8") as f:
-            f.write(dumps_json(record, source=metrics_path.name) + "\n")
+        with path.open("a", encoding="utf-8") as f:
+            f.write(dumps_json(record, source=path.name) + "\n")
 
-    evaluate_dev = None
-    if run.dev is not None:
-        dev_tokens, dev_tags = run.dev
-
-        def evaluate_dev(_model: Any) -> EvaluationReport:
-            return evaluate_tags(dev_tags, run.tagger.predict(dev_tokens, batch_size=run.cfg.eval_batch_size), run.labels.corpus_scheme)
-
-    show_progress = sys.stderr.isatty() if progress is None else progress
-    model, cfg = run.tagger.model, run.cfg
-    metrics = [write_metrics, *callbacks]
-    features = _contextual_features(run, show_progress, log)
-    return training.fit(
-        model, run.train_set, run.forms, cfg, run.device, evaluate_dev, metrics, show_progress, log, checkpoint, saved, features
-    )
+    return write_metrics
 
 
 def _contextual_features(run: _Run, progress: bool, log: Callable) -> Optional[List[Any]]:
@@ -354,17 +420,38 @@ def _contextual_features(run: _Run, progress: bool, log: Callable) -> Optional[L
     return features
 
 
-def _describe(run: _Run) -> str:
-    config, labels, model = run.config, run.labels, run.tagger.model
-    return (
-        f"training {config.cell} tagger ({'bi' if config.bidirectional else 'uni'}directional, {config.layers} layer(s), "
-        f"{'CRF' if config.crf else 'softmax'}, char {config.char_encoder}) on {len(run.train_set)} sentences, "
-        f"{len(labels.labels)} labels ({labels.corpus_scheme} -> {labels.training_scheme}), "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters, {run.device}"
+def _fit(
+    run: _Run, checkpoint: Any, resume: bool, metrics_path: Path, callbacks: Sequence[Callable], progress: Optional[bool], log: Callable
+) -> Any:
+    """Trains (or resumes) the run, appending each epoch's record to ``metrics_path``; returns the TrainResult."""
+    from tagger import training
+
+    saved = checkpoint.load() if resume else None
+    done = saved.history(saved.integer("epoch", 1) - 1) if saved is not None else []
+    metrics = [_metrics_writer(metrics_path, done), *callbacks]
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    features = _contextual_features(run, show_progress, log)
+    return training.fit(
+        run.tagger.model,
+        run.train_set,
+        run.forms,
+        run.cfg,
+        run.device,
+        _dev_evaluator(run),
+        metrics,
+        show_progress,
+        log,
+        checkpoint,
+        saved,
+        features,
     )
 
 
+# --------------------------------------------------------------------------------- metadata, plot, writing
+
+
 def _meta(run: _Run, dataset: Any, tag_column: str, result: Any, scores: Dict[str, Any]) -> Dict[str, Any]:
+    """meta.json: versions, the corpus, the run's course and its scores."""
     import torch
 
     return {
@@ -383,29 +470,73 @@ def _meta(run: _Run, dataset: Any, tag_column: str, result: Any, scores: Dict[st
     }
 
 
-def _write_model(run: _Run, result: Any, dataset: Any, tag_column: str, staging: Path) -> None:
-    """Loads the best weights, scores the test split and writes the model files into ``staging``.
+def _plot_history(history: List[dict], path: Path, *, plain: bool) -> None:
+    """training.png: training loss and dev score per epoch.
+
+    Drawn with matplotlib's object API on an Agg canvas of its own: pyplot and the process-wide
+    backend (which a caller may have chosen) are left alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    epochs = [r["epoch"] for r in history]
+    figure = Figure(figsize=(7, 4))
+    FigureCanvasAgg(figure)
+    loss_axis = figure.subplots()
+    loss_axis.plot(epochs, [r["loss"] for r in history], color="tab:blue", marker="o", label="train loss")
+    loss_axis.set_xlabel("epoch")
+    loss_axis.set_ylabel("train loss", color="tab:blue")
+    if any("dev_f1" in r for r in history):
+        score_axis = loss_axis.twinx()
+        key = "dev_accuracy" if plain else "dev_f1"
+        score_axis.plot(epochs, [r.get(key, float("nan")) * 100 for r in history], color="tab:red", marker="s", label="dev")
+        score_axis.set_ylabel("dev accuracy" if key == "dev_accuracy" else "dev F1", color="tab:red")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def _best_weights(run: _Run, result: Any) -> None:
+    """Puts the best epoch's weights into the run's tagger, in eval mode.
 
     Raises:
         TrainingError: the best weights are not finite (such a model is never written).
     """
     import torch
 
-    from tagger.serialization import write_model_files
-
     if not all(bool(torch.isfinite(t).all()) for t in result.best_state.values() if t.is_floating_point()):
         raise TrainingError("the trained weights are not finite; no model was written")
-    tagger = run.tagger
-    tagger.model.load_state_dict(result.best_state)
-    tagger.model.eval()
+    run.tagger.model.load_state_dict(result.best_state)
+    run.tagger.model.eval()
+
+
+def _write_model(run: _Run, result: Any, dataset: Any, tag_column: str, staging: Path) -> None:
+    """Loads the best weights, scores the test split and writes the model files and the plot into ``staging``.
+
+    Raises:
+        TrainingError: the best weights are not finite (such a model is never written).
+    """
+    from tagger.serialization import write_model_files
+
+    _best_weights(run, result)
     scores: Dict[str, Any] = {}
     if result.best_report is not None:
         scores[run.dev_split] = result.best_report.to_dict()
     if "test" in dataset:
-        scores["test"] = evaluate(tagger, dataset["test"], tag_column).to_dict()
-    tagger.meta = _meta(run, dataset, tag_column, result, scores)
-    write_model_files(staging, tagger.to_files())
+        scores["test"] = evaluate(run.tagger, dataset["test"], tag_column).to_dict()
+    run.tagger.meta = _meta(run, dataset, tag_column, result, scores)
+    write_model_files(staging, run.tagger.to_files())
     _plot_history(result.history, staging / "training.png", plain=run.labels.corpus_scheme == "plain")
+
+
+def _summary(run: _Run, result: Any, out_dir: Union[str, Path]) -> str:
+    """The last line of a run: the best epoch, its dev score and where the model went."""
+    dev = ""
+    if result.best_report:
+        dev = f"dev {'accuracy' if run.labels.corpus_scheme == 'plain' else 'F1'} {result.best_score * 100:.2f}; "
+    return f"best epoch {result.best_epoch} of {len(result.history)} ({result.stopped_because}); {dev}model written to {out_dir}"
+
+
+# --------------------------------------------------------------------------------- train
 
 
 def train(
@@ -425,7 +556,9 @@ def train(
     present), writes it to ``out_dir`` and returns it.
 
     The run is checkpointed in ``<out_dir>.checkpoint`` at the end of every epoch and on Ctrl-C or
-    SIGTERM; the checkpoint is removed once the model is written.
+    SIGTERM; the checkpoint is removed once the model is written. The process is left as it was
+    found: the global random states (Python's, NumPy's, torch's), torch's thread count, the signal
+    handlers and matplotlib's backend.
 
     Args:
         dataset: A ``datasets.DatasetDict`` from ``corpora.load_corpus`` (``tokens`` plus the tag column).
@@ -454,22 +587,20 @@ def train(
             not belong to this run.
     """
     from tagger.checkpoint import checkpoint_dir
+    from tagger.devices import resolve_device
     from tagger.serialization import check_writable, staging_dir
     from tagger.signals import terminate_raises
+    from tagger.training import global_rngs_restored
 
     log = log or _stderr_log
-    model_options, train_options = split_options(options)
-    cfg = TrainConfig(**train_options)
-    if "contextual_dim" in model_options:
-        raise ConfigError("contextual_dim is the encoder's hidden size, not an option: give contextual (an encoder) instead")
-    # Validate the architecture options before any work (the encoder's size is known once it is loaded).
-    TaggerConfig(**model_options, contextual_dim=1 if model_options.get("contextual_layers") else 0)
+    cfg, model_options = _options(options)
     if "train" not in dataset:
         raise ConfigError(f"the dataset has no 'train' split; splits: {', '.join(dataset)}")
     check_writable(out_dir, force)
-    with terminate_raises(), staging_dir(out_dir, force) as staging:
+    device = resolve_device(cfg.device)
+    with terminate_raises(), global_rngs_restored(device), staging_dir(out_dir, force) as staging:
         _check_checkpoint(checkpoint_dir(out_dir), resume, force)
-        run = _prepare(dataset, tag_column, cfg, model_options, log, allow_download)
+        run = _prepare(dataset, tag_column, cfg, model_options, device, log, allow_download)
         checkpoint = _checkpoint(run, out_dir)
         log(_describe(run))
         try:
@@ -487,12 +618,7 @@ def train(
     return run.tagger
 
 
-def _summary(run: _Run, result: Any, out_dir: Union[str, Path]) -> str:
-    """The last line of a run: the best epoch, its dev score and where the model went."""
-    dev = ""
-    if result.best_report:
-        dev = f"dev {'accuracy' if run.labels.corpus_scheme == 'plain' else 'F1'} {result.best_score * 100:.2f}; "
-    return f"best epoch {result.best_epoch} of {len(result.history)} ({result.stopped_because}); {dev}model written to {out_dir}"
+# --------------------------------------------------------------------------------- evaluate
 
 
 def _check_labels(tag_lists: Sequence[Sequence[str]], known: Sequence[str], where: str, path: Optional[str] = None) -> None:
@@ -542,11 +668,7 @@ def evaluate(
     from tagger.inference import Tagger
 
     tagger = model if isinstance(model, Tagger) else Tagger.load(model)
-    if hasattr(dataset, "keys") and not hasattr(dataset, "features"):
-        split = split or next((s for s in ("validation", "test", "train") if s in dataset), None)
-        if split not in dataset:
-            raise ConfigError(f"no split {split!r}; splits: {', '.join(dataset)}")
-        dataset = dataset[split]
+    dataset = _split_to_score(dataset, split)
     tag_column = tag_column or tagger.meta.get("tag_column") or "tags"
     gold, _ = column_tags(dataset, tag_column)
     gold_scheme, path = _gold_source(dataset, tag_column, gold, scheme)
@@ -555,6 +677,20 @@ def evaluate(
     _check_labels(gold, tagger.labels, f"column {tag_column!r}", path)
     predicted = tagger.predict(column_values(dataset, TOKENS), batch_size=batch_size)
     return evaluate_tags(gold, predicted, tagger.scheme, mode)
+
+
+def _split_to_score(dataset: Any, split: Optional[str]) -> Any:
+    """``dataset`` itself, or its split ``split`` of a DatasetDict (default validation, then test, then train).
+
+    Raises:
+        ConfigError: No such split.
+    """
+    if not hasattr(dataset, "keys") or hasattr(dataset, "features"):
+        return dataset
+    split = split or next((s for s in ("validation", "test", "train") if s in dataset), None)
+    if split not in dataset:
+        raise ConfigError(f"no split {split!r}; splits: {', '.join(dataset)}")
+    return dataset[split]
 
 
 def _gold_source(dataset: Any, tag_column: str, gold: Sequence[Sequence[str]], scheme: Optional[str]) -> Tuple[str, Optional[str]]:

@@ -24,7 +24,6 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 import torch
 
-from tagger.allocator import keep_freed_memory
 from tagger.averaging import WeightAverage
 from tagger.batching import Batch, EncodedSentence, FormTable, bucketed_batches, make_batch, pad_contextual, word_dropout
 from tagger.checkpoint import (
@@ -74,9 +73,30 @@ class Progress:
 
 
 def seed_everything(seed: int) -> None:
+    """Seeds Python's, NumPy's and torch's global RNGs (and leaves them so: see :func:`global_rngs_restored`)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def global_rngs_restored(device: torch.device) -> Iterator[None]:
+    """Inside the block the global RNGs may be seeded and drawn from; after it (returning or raising) they are as before.
+
+    Python's and NumPy's states are saved and put back; torch's CPU generator and the CUDA ones (of
+    ``device``, and of every device once CUDA is initialised) are forked by ``torch.random.fork_rng``.
+    A library call thus leaves a caller's random numbers as they would have been.
+    """
+    devices = set(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else set()
+    if device.type == "cuda":
+        devices.add(device.index if device.index is not None else torch.cuda.current_device())
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=sorted(devices)):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 def lr_at(epoch: int, base_lr: float, decay: float) -> float:
@@ -236,7 +256,6 @@ class _Trainer:
         checkpoint: Optional[Checkpoint],
         contextual: Optional[Sequence[torch.Tensor]] = None,
     ):
-        keep_freed_memory()
         self.contextual = contextual
         self.model, self.train_set, self.train_forms, self.cfg, self.device = model, train_set, train_forms, cfg, device
         self.evaluate, self.callbacks, self.progress, self.log, self.checkpoint = evaluate, callbacks, progress, log, checkpoint
