@@ -1,5 +1,6 @@
-"""The training loop: zero_grad -> forward -> loss -> backward -> clip -> step, a dev evaluation
-every epoch, the best weights kept, early stopping on the dev score.
+"""The training loop: zero_grad -> forward -> loss -> backward -> clip -> step -> average (``_Trainer.step``),
+then at the end of every epoch evaluate -> commit (keep the best weights, decide on early stopping)
+-> save (``_Trainer.end_epoch``).
 
 With a :class:`~tagger.checkpoint.Checkpoint`, the whole state of the run is saved at the end of
 every epoch and when the run is interrupted (Ctrl-C, SIGTERM), and a saved run resumes to the very
@@ -70,6 +71,22 @@ class Progress:
     epoch_seconds: float = 0.0
     epochs_without_gain: int = 0
     elapsed: float = 0.0  # training seconds before this process (a resumed run)
+
+
+@dataclass
+class _SavedState:
+    """A checkpoint's whole state, every part checked against the run, before any of it is put in."""
+
+    at: Progress
+    result: TrainResult
+    weights: Dict[str, torch.Tensor]
+    optimizer: Dict[int, Dict[str, torch.Tensor]]
+    rngs: Dict[str, torch.Tensor]
+    python_rng: tuple
+    numpy_rng: tuple
+    averages: Dict[str, torch.Tensor]
+    average_updates: int
+    scaler: Optional[dict]
 
 
 def seed_everything(seed: int) -> None:
@@ -333,52 +350,46 @@ class _Trainer:
 
     def step(self, batch: Batch, number: int) -> torch.Tensor:
         """One update on ``batch`` (the epoch's step ``number``, from 1); returns its loss."""
-        at, cfg, optimizer, scaler = self.at, self.cfg, self.optimizer, self.scaler
         batch = batch.to(self.device)
-        optimizer.zero_grad(set_to_none=True)
-        words = word_dropout(batch.words, batch.mask, cfg.word_dropout, self.dropout_generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        words = word_dropout(batch.words, batch.mask, self.cfg.word_dropout, self.dropout_generator)
         with mixed_precision(self.device, self.use_amp):
-            loss = self.model.loss(batch, words)
+            loss = self.model.loss(batch, words)  # forward and loss
         if self.check_every_step and not math.isfinite(loss.item()):  # before the update spoils the weights
             raise self.non_finite(f"the loss is not finite ({loss.item()})", number)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-        else:
-            loss.backward()
-        if cfg.clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, cfg.clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
+        self.backward(loss)
+        if self.cfg.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.clip)
+        self.optimizer_step()
         if self.average is not None:
             self.average.update()
-        at.epoch_loss += loss.detach() * len(batch.lengths)  # summed on the device: no sync per step on a GPU
-        at.epoch_tokens += batch.num_tokens
+        self.at.epoch_loss += loss.detach() * len(batch.lengths)  # summed on the device: no sync per step on a GPU
+        self.at.epoch_tokens += batch.num_tokens
         return loss
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """The gradients of ``loss``, unscaled (float16 mixed precision scales the loss against underflow)."""
+        if self.scaler is None:
+            loss.backward()
+            return
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+
+    def optimizer_step(self) -> None:
+        """Applies the gradients (the scaler skips a step whose gradients overflowed, and adapts its scale)."""
+        if self.scaler is None:
+            self.optimizer.step()
+            return
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
 
     def end_epoch(self, lr: float) -> None:
         """Checks the epoch's loss and weights, scores the dev set, keeps the best weights, saves."""
-        at = self.at
-        loss = at.epoch_loss.item() / len(self.train_set)
-        if not math.isfinite(loss):
-            raise self.non_finite(f"the epoch's loss is not finite ({loss})")
-        if not _all_finite(self.params):
-            raise self.non_finite("the weights are not finite after its last step")
-        record = {
-            "epoch": at.epoch,
-            "lr": lr,
-            "loss": loss,
-            "train_tokens_per_s": at.epoch_tokens / max(at.epoch_seconds, 1e-9),
-            "train_seconds": at.epoch_seconds,
-            "threads": torch.get_num_threads(),
-        }
+        record = self.epoch_record(lr)
         self.model.eval()  # dropout off: dev scores and model selection must match inference
         with self.averaged():  # the weights scored and kept are the averaged ones
             report = self.evaluate(self.model) if self.evaluate is not None else None
-            score = report.main_score if report is not None else float(at.epoch)
+            score = report.main_score if report is not None else float(self.at.epoch)
             if report is not None:
                 record.update(dev_f1=report.f1, dev_precision=report.precision, dev_recall=report.recall, dev_accuracy=report.accuracy)
             record["elapsed_s"] = time.perf_counter() - self.started
@@ -387,9 +398,34 @@ class _Trainer:
         for callback in self.callbacks:
             callback(record)
         self.save()
+        self.log_epoch(record, report, score, improved)
+
+    def epoch_record(self, lr: float) -> dict:
+        """The finished epoch's training figures, once its loss and the weights are checked to be finite.
+
+        Raises:
+            TrainingError: the epoch's loss or the weights are not finite.
+        """
+        at = self.at
+        loss = at.epoch_loss.item() / len(self.train_set)
+        if not math.isfinite(loss):
+            raise self.non_finite(f"the epoch's loss is not finite ({loss})")
+        if not _all_finite(self.params):
+            raise self.non_finite("the weights are not finite after its last step")
+        return {
+            "epoch": at.epoch,
+            "lr": lr,
+            "loss": loss,
+            "train_tokens_per_s": at.epoch_tokens / max(at.epoch_seconds, 1e-9),
+            "train_seconds": at.epoch_seconds,
+            "threads": torch.get_num_threads(),
+        }
+
+    def log_epoch(self, record: dict, report: Optional[EvaluationReport], score: float, improved: bool) -> None:
+        """The epoch's line: loss, learning rate, speed, dev score (``*`` when it is the best so far)."""
         dev = f"  dev {'acc' if report is not None and report.scheme == 'plain' else 'F1'} {score * 100:.2f}" if report is not None else ""
         self.log(
-            f"epoch {record['epoch']:3d}  loss {record['loss']:.4f}  lr {lr:.4g}  {record['train_tokens_per_s']:,.0f} tok/s"
+            f"epoch {record['epoch']:3d}  loss {record['loss']:.4f}  lr {record['lr']:.4g}  {record['train_tokens_per_s']:,.0f} tok/s"
             f"{dev}{'  *' if improved else ''}  ({record['elapsed_s']:.0f}s)"
         )
 
@@ -494,51 +530,64 @@ class _Trainer:
         Raises:
             TrainingError: a field of the wrong type or range, or a tensor of the wrong name or shape.
         """
-        epoch = saved.integer("epoch", 1)
-        step = saved.integer("step", 0, self.steps_per_epoch)
-        history = saved.history(epoch - 1)
-        best_epoch = saved.integer("best_epoch", -1, epoch - 1)
-        best_score = saved.number("best_score", optional=best_epoch < 1)
+        state = self.checked(saved)
+        # Everything checked: now change the run.
+        self.model.load_state_dict(state.weights)
+        restore_optimizer(self.optimizer, state.optimizer)
+        if self.average is not None:
+            self.average.load(state.averages, state.average_updates)
+        if self.scaler is not None:
+            self.scaler.load_state_dict(state.scaler)
+        self._set_rng_states(state.rngs)
+        random.setstate(state.python_rng)
+        np.random.set_state(state.numpy_rng)
+        self.at, self.result = state.at, state.result
+        self.on_disk = (state.at.epoch, state.at.step)
+
+    def checked(self, saved: SavedRun) -> _SavedState:
+        """Every part of ``saved``, checked against this run's model, optimiser and options; nothing is changed yet.
+
+        Raises:
+            TrainingError: a field of the wrong type or range, or a tensor of the wrong name or shape.
+        """
+        at = self.saved_progress(saved)
+        result = self.saved_result(saved, at.epoch)
         weights = saved.weights("model", self.model.state_dict())
-        best = saved.weights("best", self.model.state_dict()) if best_epoch >= 1 else {}
         optimizer = saved.optimizer_state(self.cfg.optimizer, self.params)
         rngs = {name: saved.tensor(f"rng.{name}", like) for name, like in self._rng_states().items()}
-        epoch_loss = saved.tensor("epoch_loss", self.at.epoch_loss.cpu(), finite=True)
         averages = saved.weights("average", self.average.state_tensors()) if self.average is not None else {}
         average_updates = saved.integer("average_updates") if self.average is not None else 0
         if saved.untaken():
             raise saved.error(f"unexpected tensor(s) {', '.join(saved.untaken()[:3])}")
-        at = Progress(
+        python_rng, numpy_rng = saved.python_rng("python_rng"), saved.numpy_rng("numpy_rng")
+        scaler = saved.state.get("scaler")
+        if (scaler is None) != (self.scaler is None) or (scaler is not None and not _is_scaler_state(scaler)):
+            raise saved.error("scaler state does not fit this run's mixed precision")
+        return _SavedState(at, result, weights, optimizer, rngs, python_rng, numpy_rng, averages, average_updates, scaler)
+
+    def saved_progress(self, saved: SavedRun) -> Progress:
+        """How far the saved run had got (checked)."""
+        epoch_loss = saved.tensor("epoch_loss", self.at.epoch_loss.cpu(), finite=True)
+        return Progress(
             batch_rng=saved.python_rng("batch_rng"),
             epoch_loss=epoch_loss.to(self.device),
-            epoch=epoch,
-            step=step,
+            epoch=saved.integer("epoch", 1),
+            step=saved.integer("step", 0, self.steps_per_epoch),
             epoch_tokens=saved.integer("epoch_tokens"),
             epoch_seconds=saved.number("epoch_seconds"),
             epochs_without_gain=saved.integer("epochs_without_gain"),
             elapsed=saved.number("elapsed_s"),
         )
-        python_rng, numpy_rng = saved.python_rng("python_rng"), saved.numpy_rng("numpy_rng")
+
+    def saved_result(self, saved: SavedRun, epoch: int) -> TrainResult:
+        """The saved run's result so far, before its epoch ``epoch``: history, best epoch, its weights and report (checked)."""
+        history = saved.history(epoch - 1)
+        best_epoch = saved.integer("best_epoch", -1, epoch - 1)
+        best_score = saved.number("best_score", optional=best_epoch < 1)
+        best = saved.weights("best", self.model.state_dict()) if best_epoch >= 1 else {}
         report = saved.report()
-        stopped_because = saved.text("stopped_because")
-        scaler = saved.state.get("scaler")
-        if (scaler is None) != (self.scaler is None) or (scaler is not None and not _is_scaler_state(scaler)):
-            raise saved.error("scaler state does not fit this run's mixed precision")
-        # Everything checked: now change the run.
-        self.model.load_state_dict(weights)
-        restore_optimizer(self.optimizer, optimizer)
-        if self.average is not None:
-            self.average.load(averages, average_updates)
-        if self.scaler is not None:
-            self.scaler.load_state_dict(scaler)
-        self._set_rng_states(rngs)
-        random.setstate(python_rng)
-        np.random.set_state(numpy_rng)
-        self.at = at
-        self.result = TrainResult(
-            best, best_epoch, best_score if best_score is not None else -math.inf, report, history, 0.0, stopped_because
-        )
-        self.on_disk = (epoch, step)
+        best_score = best_score if best_score is not None else -math.inf
+        return TrainResult(best, best_epoch, best_score, report, history, 0.0, saved.text("stopped_because"))
 
     def _rng_states(self) -> Dict[str, torch.Tensor]:
         states = {"torch": torch.get_rng_state(), "dropout": self.dropout_generator.get_state()}
