@@ -1,21 +1,23 @@
 """The torch-free half of tagging, shared by the torch ``Tagger`` and the NumPy ``NumpyTagger``.
 
 Encoding sentences (word forms, their characters and casing), converting predicted label ids
-back to the corpus's scheme, and the prediction interface (``predict``, ``iter_predict``,
-``predict_spans``) over length-sorted chunks. Nothing here imports torch, so a NumPy-only
-tagger can be loaded and run without it.
+back to the corpus's scheme, and the prediction interface (``tag``, ``iter_tag``, ``predict``,
+``iter_predict``, ``predict_spans``) over length-sorted chunks. Nothing here imports torch, so a
+NumPy-only tagger can be loaded and run without it. Nothing here changes process state either: the
+glibc allocator setting that speeds up CPU tagging is the caller's choice
+(``tagger.allocator.keep_freed_memory``, which the CLI calls).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import islice
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence
+from itertools import islice, tee
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from tagger.allocator import keep_freed_memory
 from tagger.config import TaggerConfig, TrainConfig
+from tagger.results import TaggedSentence, TagInput, input_sentences
 from tagger.schemes import Span, convert_tags, spans_from_tags
 from tagger.serialization import ModelFiles
 from tagger.shapes import CASE_CLASSES  # noqa: F401 (re-exported: tagger.batching imports it from here)
@@ -239,13 +241,40 @@ class TaggerBase:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         chunk_size = chunk_size or max(batch_size * 16, 1024)
-        keep_freed_memory()
         iterator = iter(sentences)
         while True:
             chunk = [list(tokens) for tokens in islice(iterator, chunk_size)]
             if not chunk:
                 return
             yield from self._predict_chunk(chunk, batch_size)
+
+    def tag(self, inputs: Union[str, Iterable[TagInput]], batch_size: int = 256) -> List[TaggedSentence]:
+        """Tags texts or tokenised sentences; returns one ``TaggedSentence`` per sentence, in order.
+
+        Args:
+            inputs: A text (split into sentences and tokens by ``tagger.tokenize``, with character
+                offsets into it), or a list of texts, of tokenised sentences (lists of strings: no
+                offsets) or of ``tagger.results.InputSentence``. A flat list of strings is a list of texts.
+            batch_size: Sentences per forward pass.
+
+        Returns:
+            The sentences with their tokens, offsets, tags (in ``scheme``) and entity spans.
+
+        Example:
+            >>> [(s.label, s.text) for s in tagger.tag("John Smith lives in Berlin.")[0].spans]
+            [('PER', 'John Smith'), ('LOC', 'Berlin')]
+        """
+        return list(self.iter_tag(inputs, batch_size))
+
+    def iter_tag(
+        self, inputs: Union[str, Iterable[TagInput]], batch_size: int = 256, chunk_size: Optional[int] = None
+    ) -> Iterator[TaggedSentence]:
+        """``tag`` as a stream: results come a chunk at a time, in input order, in memory bounded by ``chunk_size``."""
+        to_tag, to_return = tee(input_sentences(inputs))  # tee holds at most the chunk iter_predict reads ahead
+        predictions = self.iter_predict((sentence.tokens for sentence in to_tag), batch_size, chunk_size)
+        scheme = self.scheme
+        for tags, sentence in zip(predictions, to_return):
+            yield sentence.tagged(tags, scheme)
 
     def predict(self, sentences: Iterable[Sequence[str]], batch_size: int = 256) -> List[List[str]]:
         """Tags pre-tokenised sentences; returns one tag list per sentence, in the corpus's scheme.

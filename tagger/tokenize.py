@@ -13,7 +13,7 @@ e-mail addresses stay whole. Four adjustments bring it closer to the CoNLL-2003 
 * ``O'Neil``, ``D'Alema``, ``L'Oreal`` and ``'90s`` stay whole (syntok splits them like ``'s``).
 
 Offsets are character (code point) offsets into the text as given: ``text[start:end] == token``
-for every token, so predicted spans can be cut out of the original text. :func:`split_stream`
+for every token, so predicted spans (``tagger.results``) can be cut out of the original text. :func:`split_stream`
 reads a text stream piece by piece, one paragraph (or at most about ``chunk_chars``
 characters, cut at a sentence boundary) at a time, so memory stays bounded on any input size,
 with offsets counted from the start of the stream.
@@ -36,8 +36,6 @@ from typing import (
     Tuple,
     Union,
 )
-
-from tagger.schemes import normalize_scheme, spans_from_tags
 
 DEFAULT_CHUNK_CHARS = 1 << 16
 """How much text :func:`split_stream` holds before cutting at a sentence boundary."""
@@ -134,54 +132,6 @@ class TokenizedSentence:
             [(start_char + m.start(), start_char + m.end()) for m in matches],
             line[first:last],
         )
-
-
-@dataclass(frozen=True)
-class CharSpan:
-    """An entity with token offsets (``start``, ``end`` exclusive) and character offsets into the input."""
-
-    label: str
-    start: int
-    end: int
-    start_char: int
-    end_char: int
-    text: str
-
-    def to_dict(self) -> dict:
-        """The JSON object ``tagger tag --output jsonl`` writes for the span."""
-        return {
-            "label": self.label,
-            "start": self.start,
-            "end": self.end,
-            "start_char": self.start_char,
-            "end_char": self.end_char,
-            "text": self.text,
-        }
-
-
-def char_spans(sentence: TokenizedSentence, tags: Sequence[str], scheme: str) -> List[CharSpan]:
-    """The entities of one tagged sentence, with the original text they cover.
-
-    Args:
-        sentence: The tokens and their offsets.
-        tags: One tag per token.
-        scheme: The tags' scheme (IOB1, IOB2, IOBES, BILOU); ``plain`` (POS tags) gives no spans.
-
-    Returns:
-        The spans in order; ``original[s.start_char:s.end_char] == s.text``.
-
-    Raises:
-        ValueError: ``tags`` and the tokens differ in length.
-    """
-    if len(tags) != len(sentence.tokens):
-        raise ValueError(f"expected {len(sentence.tokens)} tags, got {len(tags)}")
-    if normalize_scheme(scheme) == "plain":
-        return []
-    spans = []
-    for span in spans_from_tags(tags, scheme):
-        start_char, end_char = sentence.offsets[span.start][0], sentence.offsets[span.end - 1][1]
-        spans.append(CharSpan(span.label, span.start, span.end, start_char, end_char, sentence.surface(start_char, end_char)))
-    return spans
 
 
 # --------------------------------------------------------------------------------- splitting

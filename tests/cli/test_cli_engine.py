@@ -1,4 +1,7 @@
-"""``tagger tag --engine``: numpy on the CPU by default, the same output as torch, and no torch import."""
+"""``tagger tag --engine``: numpy on the CPU by default, the same output as torch, and no torch import.
+
+The rule itself (``tagger.engines.choose_engine``) is tested in tests/unit/test_engines.py.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from cli import tag
-from cli.options import UserError
 from tests.cli.conftest import Data, Trained, invoke, subprocess_env
 from tests.cli.test_cli_errors import assert_user_error
 
@@ -58,38 +59,3 @@ def test_numpy_with_a_gpu_device_is_a_usage_error(ner_model: Trained, data: Data
         result = invoke(["tag", data.raw, "--model", ner_model.path, "--engine", "numpy", "--device", device])
         assert_user_error(result, f"--engine numpy runs on the CPU; --device {device} needs --engine torch")
     assert_user_error(invoke(["tag", data.raw, "--model", ner_model.path, "--engine", "numpy", "--device", "tpu"]), "--device must be")
-
-
-@pytest.mark.parametrize(
-    "engine, device, mixed_precision, gpu_visible, expected",
-    [
-        ("auto", "auto", False, False, "numpy"),
-        ("auto", "auto", False, True, "torch"),
-        ("auto", "cpu", False, True, "numpy"),
-        ("auto", "CPU", False, False, "numpy"),
-        ("auto", "cpu", True, False, "torch"),
-        ("auto", "cuda", False, True, "torch"),
-        ("auto", "cuda:0", False, False, "torch"),  # torch then reports the missing GPU
-        ("torch", "cpu", False, False, "torch"),
-        ("numpy", "auto", True, True, "numpy"),
-    ],
-)
-def test_choose_engine(
-    monkeypatch: pytest.MonkeyPatch, engine: str, device: str, mixed_precision: bool, gpu_visible: bool, expected: str
-) -> None:
-    monkeypatch.setattr(tag, "nvidia_gpu_visible", lambda: gpu_visible)
-    assert tag.choose_engine(engine, device, mixed_precision) == expected
-
-
-def test_choose_engine_refuses_numpy_on_a_gpu() -> None:
-    with pytest.raises(UserError, match="--engine numpy runs on the CPU"):
-        tag.choose_engine("numpy", "cuda:0")
-
-
-def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    for hidden in ("", "-1", " -1,0"):
-        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
-        assert tag.nvidia_gpu_visible() is False
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-    has_gpu = any(Path("/proc/driver/nvidia/gpus").glob("*")) or Path("/dev/nvidia0").exists()
-    assert tag.nvidia_gpu_visible() is has_gpu

@@ -1,4 +1,7 @@
-"""Tests for ``tagger tag``: every input and output format, stdin, -o, several files, offsets, laziness."""
+"""Tests for ``tagger tag``: every input and output format, stdin, -o, several files, offsets.
+
+The laziness of the readers and of tagging is tested on the library (tests/unit/test_inputs.py, test_tagging.py).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 import pytest
 
-from cli.tag import Item, read_items, tag_items
-from tagger.tokenize import TokenizedSentence
 from tests.cli.conftest import RAW_TEXT, Data, Trained, invoke, subprocess_env
 
 
@@ -130,33 +131,6 @@ def test_a_failed_run_leaves_no_partial_output(ner_model: Trained, data: Data, t
     assert f"tagger: error: {bad}:2: not UTF-8" in result.stderr and "Traceback" not in result.output
     assert out.read_text(encoding="utf-8") == "previous result\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "out.conll"]
-
-
-def test_tagging_is_lazy(ner_model: Trained) -> None:
-    """The first tagged sentence comes out long before the input ends: a 1 GB file streams."""
-    from tagger.inference import Tagger
-
-    tagger = Tagger.load(ner_model.path, device="cpu")
-    pulled = 0
-
-    def items() -> Iterator[Item]:
-        nonlocal pulled
-        for _ in range(10_000):
-            pulled += 1
-            yield Item(TokenizedSentence.from_tokens(["John", "Smith", "lives", "in", "Paris", "."]), "-")
-
-    pairs = tag_items(tagger, items(), batch_size=4, chunk_size=8)
-    item, tags = next(pairs)
-    assert tags == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"] and item.sentence.tokens[0] == "John"
-    assert pulled <= 16
-    assert sum(1 for _ in pairs) == 9_999
-
-
-def test_readers_are_lazy(data: Data, tmp_path: Path) -> None:
-    big = tmp_path / "big.txt"
-    big.write_text("John Smith lives in Paris.\n\n" * 20_000, encoding="utf-8")
-    first = next(read_items([str(big)], "text"))
-    assert first.sentence.tokens == ["John", "Smith", "lives", "in", "Paris", "."]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for tagger.tokenize: syntok with the CoNLL-2003 adjustments, exact offsets, streaming and char spans."""
+"""Tests for tagger.tokenize: syntok with the CoNLL-2003 adjustments, exact offsets, streaming (spans over the offsets: test_results.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagger.tokenize import (
-    CharSpan,
-    TokenizedSentence,
-    char_spans,
-    split_stream,
-    split_text,
-)
+from tagger.tokenize import TokenizedSentence, split_stream, split_text
 
 INVISIBLE = ("Cc", "Cf", "Zs", "Zl", "Zp")
 
@@ -205,35 +199,7 @@ def test_property_stream_offsets_slice_the_text(text: str, chunk_chars: int) -> 
     assert_offsets_exact(text, list(split_stream(io.StringIO(text), chunk_chars=chunk_chars)))
 
 
-TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(texts(), st.randoms(use_true_random=False), st.sampled_from(["IOB1", "IOB2"]))
-def test_property_char_spans_slice_the_original_text(text: str, rng, scheme: str) -> None:
-    """Whatever the tags, every span's character offsets cut its surface form out of the original text."""
-    for sentence in split_stream(io.StringIO(text), chunk_chars=32):
-        tags = [rng.choice(TAGS) for _ in sentence.tokens]
-        for span in char_spans(sentence, tags, scheme):
-            assert text[span.start_char : span.end_char] == span.text
-            assert span.text.startswith(sentence.tokens[span.start]) and span.text.endswith(sentence.tokens[span.end - 1])
-            assert span.label in ("PER", "LOC")
-
-
-# ----------------------------------------------------------------------------- spans and sentences
-
-
-def test_char_spans_on_a_sentence() -> None:
-    text = "Yesterday John  Smith\nvisited New York."
-    (sentence,) = split_text(text)
-    tags = ["O", "B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]
-    assert char_spans(sentence, tags, "IOB2") == [
-        CharSpan("PER", 1, 3, 10, 21, "John  Smith"),
-        CharSpan("LOC", 4, 6, 30, 38, "New York"),
-    ]
-    assert char_spans(sentence, ["NOUN"] * 7, "plain") == []
-    with pytest.raises(ValueError, match="expected 7 tags"):
-        char_spans(sentence, ["O"], "IOB2")
+# ----------------------------------------------------------------------------- sentences
 
 
 def test_from_tokens_and_from_line() -> None:
