@@ -351,6 +351,17 @@ def build_matrix(
         ValueError: ``vocab_words`` holds a duplicate or a non-string.
     """
     vocab = _check_vocab(vocab_words)
+    _check_build_options(max_vectors, max_values, unicode_errors)
+    fmt = resolve_format(path, format)
+    collector = _Collector(vocab, extra_words, max_vectors, max_values)
+    if fmt in ("gensim", "fasttext"):
+        return _build_from_gensim(Path(path), fmt, collector, seed)
+    _stream_rows(Path(path), fmt, collector, unicode_errors)
+    return collector.assemble(seed, str(path), fmt)
+
+
+def _check_build_options(max_vectors: Optional[int], max_values: Optional[int], unicode_errors: str) -> None:
+    """Raises ConfigError for an unknown ``unicode_errors`` handler or a bound that is not a count."""
     try:
         codecs.lookup_error(unicode_errors)
     except LookupError:
@@ -358,21 +369,23 @@ def build_matrix(
     for option, value in (("max_vectors", max_vectors), ("max_values", max_values)):
         if value is not None and (not _is_count(value) or value < 0):
             raise ConfigError(f"{option} must be None or an integer >= 0, got {value!r}")
-    fmt = resolve_format(path, format)
-    checked = Path(path)
-    collector = _Collector(vocab, extra_words, max_vectors, max_values)
-    if fmt in ("gensim", "fasttext"):
-        return _build_from_gensim(checked, fmt, collector, seed)
+
+
+def _stream_rows(path: Path, fmt: str, collector: _Collector, unicode_errors: str) -> None:
+    """One pass over a word2vec or GloVe file, handing ``collector`` the rows it asks for.
+
+    Raises:
+        EmbeddingsError: the file cannot be read, or is malformed (see the readers).
+    """
     try:
         # "1e50" overflows float32 to inf, quietly: the finiteness check reports it with its line.
-        with _open_binary(checked) as stream, np.errstate(over="ignore"):
+        with _open_binary(path) as stream, np.errstate(over="ignore"):
             if fmt == "word2vec-binary":
-                _read_word2vec_binary(stream, checked, collector, unicode_errors)
+                _read_word2vec_binary(stream, path, collector, unicode_errors)
             else:
-                _read_text(stream, checked, collector, unicode_errors, has_header=fmt == "word2vec-text")
+                _read_text(stream, path, collector, unicode_errors, has_header=fmt == "word2vec-text")
     except (OSError, EOFError, zlib.error) as exc:
-        raise EmbeddingsError(f"cannot read the file: {exc}", checked) from None
-    return collector.assemble(seed, str(path), fmt)
+        raise EmbeddingsError(f"cannot read the file: {exc}", path) from None
 
 
 def random_matrix(vocab_words: Sequence[str], dim: int, *, seed: int = 0) -> PretrainedMatrix:
@@ -526,23 +539,50 @@ class _Collector:
         ngrams: Optional[Callable[[str], Optional[np.ndarray]]] = None,
     ) -> PretrainedMatrix:
         """Resolve every word to its best row and build the matrix (see :func:`build_matrix`)."""
-        dim = self.dim
         stats = {k: 0 for k in ("exact", "lower", "digits", "ngrams", "random", "reserved", "extra")}
         stats["file_vocab"] = self.file_entries
-        extra_words: list[str] = []
-        extra_rows: list[np.ndarray] = []
-        for word in self.extra:
-            _, vector = self._lookup(word, ngrams)
-            if vector is not None:
-                extra_words.append(word)
-                extra_rows.append(vector)
+        extra_words, extra_rows = self._extra_rows(ngrams)
         n_vocab = len(self.vocab)
         n_found = n_vocab + len(extra_words)  # the rows of the file's own words start here
         extra_words += self.added_words
         n_rows = n_vocab + len(extra_words)
-        vectors = np.empty((n_rows, dim), dtype=np.float32)  # shape: (n_rows, dim)
+        vectors = np.empty((n_rows, self.dim), dtype=np.float32)  # shape: (n_rows, dim)
         found = np.zeros(n_rows, dtype=bool)
-        _fill_random(vectors[:n_vocab], seed)
+        self._fill_vocab_rows(vectors[:n_vocab], found[:n_vocab], stats, seed, ngrams)
+        for offset, vector in enumerate(extra_rows):
+            vectors[n_vocab + offset] = vector
+        # Every lookup is done: free the form rows (and drop the last views into them) before the
+        # added rows are copied over.
+        del extra_rows
+        vector = None
+        del self.form_rows
+        self.added.drain_into(vectors[n_found:])
+        found[n_vocab:] = True
+        stats["extra"] = len(extra_words)
+        words = list(self.vocab) + list(extra_words)
+        return PretrainedMatrix(words=words, vectors=vectors, found=found, dim=self.dim, source=source, format=fmt, stats=stats)
+
+    def _extra_rows(self, ngrams: Optional[Callable[[str], Optional[np.ndarray]]]) -> tuple[list[str], list[np.ndarray]]:
+        """The extra words the file gives a vector for (by the vocabulary's lookup), and those vectors."""
+        words: list[str] = []
+        rows: list[np.ndarray] = []
+        for word in self.extra:
+            _, vector = self._lookup(word, ngrams)
+            if vector is not None:
+                words.append(word)
+                rows.append(vector)
+        return words, rows
+
+    def _fill_vocab_rows(
+        self,
+        vectors: np.ndarray,
+        found: np.ndarray,
+        stats: dict,
+        seed: int,
+        ngrams: Optional[Callable[[str], Optional[np.ndarray]]],
+    ) -> None:
+        """Fills the vocabulary's rows ``vectors`` (shape: (len(vocab), dim)): the file's vector, else random; counts each kind."""
+        _fill_random(vectors, seed)
         for row, word in enumerate(self.vocab):
             if word in RESERVED:
                 stats["reserved"] += 1
@@ -556,25 +596,6 @@ class _Collector:
                 stats[kind] += 1
                 vectors[row] = vector
                 found[row] = True
-        for offset, vector in enumerate(extra_rows):
-            vectors[n_vocab + offset] = vector
-        del extra_rows
-        # Every lookup is done: free the form rows (and drop the last view into them) before the
-        # added rows are copied over.
-        vector = None
-        del self.form_rows
-        self.added.drain_into(vectors[n_found:])
-        found[n_vocab:] = True
-        stats["extra"] = len(extra_words)
-        return PretrainedMatrix(
-            words=list(self.vocab) + list(extra_words),
-            vectors=vectors,
-            found=found,
-            dim=dim,
-            source=source,
-            format=fmt,
-            stats=stats,
-        )
 
 
 def _fill_random(out: np.ndarray, seed: int) -> None:
