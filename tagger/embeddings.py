@@ -1,6 +1,8 @@
 """Pretrained word vectors: detect a vector file's format and build the embedding matrix for a vocabulary.
 
-The toolkit's only gensim importer. Supported files: word2vec binary and text (``GoogleNews-vectors-
+The toolkit's one reader of vector files: :func:`build_matrix` for training, :func:`load_vectors`
+(gensim ``KeyedVectors``) and :func:`vectors_info` for ``tagger embeddings info``; ``tagger.vectors``
+only trains and saves. Supported files: word2vec binary and text (``GoogleNews-vectors-
 negative300.bin``, fastText ``.vec``), GloVe text without a header line (``glove.6B.100d.txt``),
 gensim's own saved ``KeyedVectors``/``Word2Vec``/``FastText`` files and Facebook fastText ``.bin``
 models (``cc.en.300.bin``), any of them gzip-compressed too.
@@ -37,11 +39,12 @@ import math
 import numbers
 import re
 import struct
+import sys
 import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Optional, Sequence, Union
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -964,6 +967,133 @@ def _ngram_lookup(kv, path: Path) -> Optional[Callable[[str], Optional[np.ndarra
         return vector
 
     return ngram_vector
+
+
+# --------------------------------------------------------------------------- reading a file whole: gensim's KeyedVectors
+
+
+@dataclass(frozen=True)
+class VectorsInfo:
+    """What ``tagger embeddings info`` (and ``embeddings train``) reports about a vector file.
+
+    Attributes:
+        path: The file.
+        format: Its format (see ``tagger.embeddings.FORMATS``).
+        vocab_size: Words with a vector.
+        dim: Vector size.
+        subwords: Whether unknown words get vectors from character n-grams (fastText).
+        neighbours: For each word asked about, its nearest words and cosine similarities.
+    """
+
+    path: str
+    format: str
+    vocab_size: int
+    dim: int
+    subwords: bool = False
+    neighbours: Dict[str, List[Tuple[str, float]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (neighbours as lists of ``[word, similarity]``)."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "vocab_size": self.vocab_size,
+            "dim": self.dim,
+            "subwords": self.subwords,
+            "neighbours": {w: [[n, round(s, 4)] for n, s in ns] for w, ns in self.neighbours.items()},
+        }
+
+
+def load_vectors(path: PathLike, format: str = "auto", *, limit: Optional[int] = None) -> Tuple[Any, str]:
+    """Load a vector file as gensim ``KeyedVectors``, through this module's checks.
+
+    word2vec and GloVe files are read by this module's streaming reader (header numbers
+    checked before allocating, rows checked to be finite) and handed to gensim as an array. gensim
+    parses fastText ``.bin`` files once their header is checked, and unpickles its own files only
+    when ``format="gensim"`` is named (with an ``UnsafeFormatWarning``): never under ``auto``.
+
+    Args:
+        path: word2vec binary or text, GloVe text (no header), a Facebook fastText ``.bin``, or a
+            gensim KeyedVectors/model file with ``format="gensim"`` (gzip-compressed too).
+        format: One of ``FORMATS``; ``auto`` detects it from the content.
+        limit: Read only the first ``limit`` distinct words (word2vec and GloVe files).
+
+    Returns:
+        ``(keyed_vectors, format)``.
+
+    Raises:
+        EmbeddingsError: Missing, unrecognised, malformed or unreadable file; a pickle under ``auto``;
+            a vector that is not finite.
+        ConfigError: ``format`` is not one of ``FORMATS``.
+    """
+    fmt = resolve_format(path, format)
+    if fmt in ("gensim", "fasttext"):
+        kv = load_gensim_vectors(path, fmt)
+        _check_finite(kv, str(path))
+        return kv, fmt
+    matrix = build_matrix(path, [], max_vectors=sys.maxsize if limit is None else limit, format=fmt)
+
+    from gensim.models.keyedvectors import KeyedVectors
+
+    # The attributes gensim's own load_word2vec_format fills, set without copying the matrix again.
+    kv = KeyedVectors(vector_size=matrix.dim)
+    kv.index_to_key = matrix.words
+    kv.key_to_index = {word: index for index, word in enumerate(matrix.words)}
+    kv.vectors = matrix.vectors
+    kv.next_index = len(matrix.words)
+    return kv, fmt
+
+
+def _check_finite(kv: Any, path: str) -> None:
+    """Raise EmbeddingsError naming the first entry of gensim's ``kv`` that is not finite (fastText n-grams too)."""
+    bad = np.flatnonzero(~np.isfinite(kv.vectors).all(axis=1))
+    if len(bad):
+        raise EmbeddingsError(f"entry {bad[0] + 1} ({kv.index_to_key[bad[0]]!r}): the vector is not finite (nan or inf)", path)
+    ngrams = getattr(kv, "vectors_ngrams", None)
+    if ngrams is not None and not np.isfinite(ngrams).all():
+        raise EmbeddingsError("a character n-gram vector is not finite (nan or inf)", path)
+
+
+def vectors_info(
+    path: PathLike,
+    words: Sequence[str] = (),
+    *,
+    topn: int = 10,
+    format: str = "auto",
+    limit: Optional[int] = None,
+) -> VectorsInfo:
+    """Describe a vector file: vocabulary size, dimension, and the nearest neighbours of ``words``.
+
+    Args:
+        path: The vector file (see :func:`load_vectors`).
+        words: Words to list neighbours for.
+        topn: Neighbours per word.
+        format: The file's format, or ``auto``.
+        limit: Read only the first ``limit`` vectors (word2vec and GloVe files).
+
+    Raises:
+        EmbeddingsError: The file cannot be read.
+        ConfigError: A word has no vector (not in the vocabulary, and no n-grams to build one).
+    """
+    if topn < 1:
+        raise ConfigError(f"topn must be >= 1, got {topn}")
+    kv, fmt = load_vectors(path, format, limit=limit)
+    subwords = bool(getattr(kv, "bucket", 0))
+    return VectorsInfo(str(path), fmt, len(kv), int(kv.vector_size), subwords, nearest_neighbours(kv, words, topn, str(path)))
+
+
+def nearest_neighbours(kv: Any, words: Sequence[str], topn: int, path: str) -> Dict[str, List[Tuple[str, float]]]:
+    """Each of ``words``' ``topn`` nearest words in gensim's ``kv`` with their cosine similarities.
+
+    Raises:
+        ConfigError: a word without a vector (fastText vectors have one for any word).
+    """
+    result = {}
+    for word in words:
+        if word not in kv:  # fastText vectors answer for any word with character n-grams
+            raise ConfigError(f"{word!r} is not in the vocabulary of {path} ({len(kv)} words)")
+        result[word] = [(str(w), float(s)) for w, s in kv.most_similar(word, topn=topn)]
+    return result
 
 
 # --------------------------------------------------------------------------- files

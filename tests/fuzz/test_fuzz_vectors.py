@@ -19,9 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagger.embeddings import FORMATS, RESERVED, PretrainedMatrix, build_matrix, detect_format
+from tagger.embeddings import FORMATS, RESERVED, PretrainedMatrix, build_matrix, detect_format, vectors_info
 from tagger.errors import TaggerError
-from tagger.vectors import vectors_info
 from tests.fuzz.limits import time_limit
 
 PEAK_BOUND = 16 << 20  # the sniffing megabyte, one read buffer and one line: nothing sized by a header

@@ -1,4 +1,4 @@
-"""Tests for tagger.vectors: corpus detection, gensim training of word2vec/fastText files, and reading them back."""
+"""Tests for tagger.vectors (gensim training of word2vec/fastText files) and for reading them back with tagger.embeddings."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.embeddings import build_matrix, detect_format
-from tagger.errors import ConfigError, CorpusFormatError, EmbeddingsError
-from tagger.vectors import (
-    CorpusSentences,
-    detect_corpus_format,
-    load_vectors,
-    train_vectors,
-    vectors_info,
-)
+from corpora.sentences import CorpusSentences
+from tagger.embeddings import build_matrix, detect_format, load_vectors, vectors_info
+from tagger.errors import ConfigError, EmbeddingsError
+from tagger.vectors import VectorTrainingConfig, train_vectors
 
 TEXT = textwrap.dedent(
     """\
@@ -45,6 +40,12 @@ CONLLU = "# sent_id = 1\n1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOU
 TINY = {"dim": 8, "min_count": 1, "epochs": 2, "workers": 1, "seed": 3}
 
 
+def _train(corpus: Path, out: Path, *, force: bool = False, neighbours_of: tuple = (), topn: int = 10, **options: object):
+    """``tagger embeddings train``'s call: the corpus file's sentences and a VectorTrainingConfig of ``options``."""
+    config = VectorTrainingConfig(**options)  # type: ignore[arg-type]
+    return train_vectors(CorpusSentences(corpus), out, config, force=force, neighbours_of=neighbours_of, topn=topn)
+
+
 def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -60,43 +61,12 @@ def corpora_files(tmp_path: Path) -> dict:
     return files
 
 
-def test_detect_corpus_format(corpora_files: dict, tmp_path: Path) -> None:
-    assert {kind: detect_corpus_format(path) for kind, path in corpora_files.items()} == {
-        "text": "text",
-        "conll": "conll",
-        "conllu": "conllu",
-    }
-    tokens_only = tmp_path / "tokens.conll"
-    tokens_only.write_text("John\nlives\n\nParis\n", encoding="utf-8")
-    assert detect_corpus_format(tokens_only) == "conll"
-    with pytest.raises(CorpusFormatError, match="no such file"):
-        detect_corpus_format(tmp_path / "missing.txt")
-
-
-def test_corpus_sentences_read_tokens_on_every_pass(corpora_files: dict) -> None:
-    text = CorpusSentences(corpora_files["text"])
-    assert list(text)[:2] == [["the", "cat", "sat", "on", "the", "mat", "."], ["the", "dog", "sat", "on", "the", "log", "."]]
-    assert len(list(text)) == 4  # restartable: gensim iterates once per epoch
-    assert list(CorpusSentences(corpora_files["conll"])) == [["John", "lives", "in", "Paris"], ["the", "cat"]]
-    assert list(CorpusSentences(corpora_files["conllu"], lowercase=True)) == [["the", "cat"]]
-    with pytest.raises(ConfigError, match="corpus format"):
-        CorpusSentences(corpora_files["text"], "xml")
-
-
-def test_bad_utf8_corpus_names_the_line(tmp_path: Path) -> None:
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("one line\ncaf\xe9 au lait long enough to be text\n".encode("latin-1"))
-    with pytest.raises(CorpusFormatError, match="UTF-8") as info:
-        list(CorpusSentences(path, "text"))
-    assert info.value.path == str(path) and info.value.line == 2
-
-
 @pytest.mark.parametrize("algorithm, fmt", [("word2vec", "word2vec-binary"), ("fasttext", "fasttext")])
 def test_train_write_and_read_back(corpora_files: dict, tmp_path: Path, algorithm: str, fmt: str) -> None:
     out = tmp_path / f"{algorithm}.bin"
     buckets = {"buckets": 1000} if algorithm == "fasttext" else {}
-    info = train_vectors(
-        corpora_files["text"], out, algorithm=algorithm, architecture="skipgram", neighbours_of=["cat"], topn=3, **buckets, **TINY
+    info = _train(
+        corpora_files["text"], out, algorithm=algorithm, architecture="skipgram", neighbours_of=("cat",), topn=3, **buckets, **TINY
     )
     assert (info.format, info.dim, info.vocab_size, info.subwords) == (fmt, 8, 17, algorithm == "fasttext")
     assert [w for w, _ in info.neighbours["cat"]] and len(info.neighbours["cat"]) == 3
@@ -115,22 +85,22 @@ def test_train_write_and_read_back(corpora_files: dict, tmp_path: Path, algorith
 
 
 def test_fasttext_answers_for_unknown_words_and_word2vec_does_not(corpora_files: dict, tmp_path: Path) -> None:
-    train_vectors(corpora_files["text"], tmp_path / "ft.bin", algorithm="fasttext", buckets=500, **TINY)
+    _train(corpora_files["text"], tmp_path / "ft.bin", algorithm="fasttext", buckets=500, **TINY)
     assert len(vectors_info(tmp_path / "ft.bin", ["Parisian"], topn=1).neighbours["Parisian"]) == 1
-    train_vectors(corpora_files["text"], tmp_path / "w2v.bin", **TINY)
+    _train(corpora_files["text"], tmp_path / "w2v.bin", **TINY)
     with pytest.raises(ConfigError, match="'Parisian' is not in the vocabulary"):
         vectors_info(tmp_path / "w2v.bin", ["Parisian"])
 
 
 def test_train_on_conll_uses_the_token_column(corpora_files: dict, tmp_path: Path) -> None:
-    info = train_vectors(corpora_files["conll"], tmp_path / "v.bin", **TINY)
+    info = _train(corpora_files["conll"], tmp_path / "v.bin", **TINY)
     kv, _ = load_vectors(tmp_path / "v.bin")
     assert sorted(kv.index_to_key) == sorted(["John", "lives", "in", "Paris", "the", "cat"]) and info.vocab_size == 6
 
 
 def test_same_seed_single_worker_gives_identical_vectors(corpora_files: dict, tmp_path: Path) -> None:
-    train_vectors(corpora_files["text"], tmp_path / "a.bin", **TINY)
-    train_vectors(corpora_files["text"], tmp_path / "b.bin", **TINY)
+    _train(corpora_files["text"], tmp_path / "a.bin", **TINY)
+    _train(corpora_files["text"], tmp_path / "b.bin", **TINY)
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
 
 
@@ -138,9 +108,9 @@ def test_refuses_to_overwrite_without_force(corpora_files: dict, tmp_path: Path)
     out = tmp_path / "v.bin"
     out.write_bytes(b"precious")
     with pytest.raises(ConfigError, match="already exists"):
-        train_vectors(corpora_files["text"], out, **TINY)
+        _train(corpora_files["text"], out, **TINY)
     assert out.read_bytes() == b"precious"
-    train_vectors(corpora_files["text"], out, force=True, **TINY)
+    _train(corpora_files["text"], out, force=True, **TINY)
     assert detect_format(out) == "word2vec-binary"
 
 
@@ -157,15 +127,15 @@ def test_refuses_to_overwrite_without_force(corpora_files: dict, tmp_path: Path)
 )
 def test_bad_options(corpora_files: dict, tmp_path: Path, options: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        train_vectors(corpora_files["text"], tmp_path / "v.bin", **{**TINY, **options})
+        _train(corpora_files["text"], tmp_path / "v.bin", **{**TINY, **options})
     assert list(tmp_path.glob("*.bin")) == [] and list(tmp_path.glob(".*")) == []
 
 
 def test_bad_output_paths(corpora_files: dict, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
-        train_vectors(corpora_files["text"], tmp_path, **TINY)
+        _train(corpora_files["text"], tmp_path, **TINY)
     with pytest.raises(ConfigError, match="parent directory does not exist"):
-        train_vectors(corpora_files["text"], tmp_path / "no" / "v.bin", **TINY)
+        _train(corpora_files["text"], tmp_path / "no" / "v.bin", **TINY)
 
 
 def test_unreadable_vector_files(tmp_path: Path) -> None:
@@ -238,3 +208,45 @@ def test_info_checks_header_numbers_before_allocating(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingsError, match="not finite") as caught:
         vectors_info(nan)
     assert caught.value.line == 2
+
+
+def test_sentences_from_memory_train_the_same_vectors_as_their_file(corpora_files: dict, tmp_path: Path) -> None:
+    sentences = [line.split() for line in TEXT.splitlines() if line.split()]
+    train_vectors(sentences, tmp_path / "memory.bin", VectorTrainingConfig(**TINY))
+    _train(corpora_files["text"], tmp_path / "file.bin", **TINY)
+    assert (tmp_path / "memory.bin").read_bytes() == (tmp_path / "file.bin").read_bytes()
+
+
+def test_a_one_pass_iterator_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="more than once"):
+        train_vectors(iter([["a", "b"]]), tmp_path / "v.bin", VectorTrainingConfig(**TINY))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"dim": 2.5}, "dim must be >= 1"),
+        ({"epochs": True}, "epochs must be >= 1"),
+        ({"workers": 0}, "workers must be >= 1"),
+        ({"window": -1}, "window must be >= 1"),
+    ],
+)
+def test_training_config_is_checked_on_construction(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        VectorTrainingConfig(**options)
+
+
+def test_training_vectors_reads_no_corpus_itself() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tempfile, pathlib; from tagger.vectors import VectorTrainingConfig, train_vectors; "
+        "out = pathlib.Path(tempfile.mkdtemp()) / 'v.bin'; "
+        "train_vectors([['a', 'b'], ['b', 'a']], out, VectorTrainingConfig(dim=4, min_count=1, epochs=1, workers=1)); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'corpora'))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert result.stdout.strip() == "[]"
