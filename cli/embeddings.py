@@ -1,7 +1,7 @@
 """``tagger embeddings train|info``: train word vectors with gensim, or describe a vector file.
 
-Both call ``tagger.vectors`` (``train_vectors``, ``vectors_info``); gensim is imported there, inside
-the functions, so the commands' ``--help`` stays fast.
+Both call the library (``tagger.vectors.train_vectors``, ``tagger.embeddings.vectors_info``); gensim
+is imported there, inside the functions, so the commands' ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Optional, Tuple
 import click
 
 from cli.options import debug_option
-from cli.train import EMBEDDINGS_FORMATS
+from cli.train_options import EMBEDDINGS_FORMATS
 
 
 def _echo_info(info: Any, as_json: bool) -> None:
@@ -89,43 +89,15 @@ Facebook .bin model (keeps the character n-grams); `tagger train --embeddings` r
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @debug_option
 def train_vectors_command(
-    corpus: str,
-    out_file: str,
-    algorithm: str,
-    architecture: str,
-    dim: int,
-    window: int,
-    min_count: int,
-    epochs: int,
-    workers: Optional[int],
-    seed: int,
-    corpus_format: str,
-    lowercase: bool,
-    buckets: Optional[int],
-    force: bool,
-    words: Tuple[str, ...],
-    as_json: bool,
+    corpus: str, out_file: str, corpus_format: str, lowercase: bool, force: bool, words: Tuple[str, ...], as_json: bool, **sizes: Any
 ) -> None:
     """Train word2vec (CBOW or skip-gram) or fastText vectors on CORPUS with gensim."""
-    from tagger.vectors import train_vectors
+    from corpora.sentences import CorpusSentences
+    from tagger.vectors import VectorTrainingConfig, train_vectors
 
-    info = train_vectors(
-        corpus,
-        out_file,
-        algorithm=algorithm,
-        architecture=architecture,
-        dim=dim,
-        window=window,
-        min_count=min_count,
-        epochs=epochs,
-        workers=workers,
-        seed=seed,
-        format=corpus_format,
-        lowercase=lowercase,
-        buckets=buckets,
-        force=force,
-        neighbours_of=words,
-    )
+    # sizes: algorithm, architecture, dim, window, min_count, epochs, workers, seed, buckets
+    config = VectorTrainingConfig(**sizes)
+    info = train_vectors(CorpusSentences(corpus, corpus_format, lowercase=lowercase), out_file, config, force=force, neighbours_of=words)
     _echo_info(info, as_json)
     if not as_json:
         click.echo(f"vectors written to {out_file}")
@@ -159,7 +131,7 @@ only with --format gensim, never detected."""
 @debug_option
 def info_vectors_command(file: str, words: Tuple[str, ...], topn: int, vectors_format: str, limit: Optional[int], as_json: bool) -> None:
     """Show the vocabulary size and dimension of a vector FILE, and nearest neighbours of --word."""
-    from tagger.vectors import vectors_info
+    from tagger.embeddings import vectors_info
 
     info = vectors_info(file, words, topn=topn, format=vectors_format, limit=limit)
     _echo_info(info, as_json)

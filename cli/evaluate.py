@@ -9,10 +9,11 @@ CoNLL-2003 can be scored on the original IOB1 ``eng.testa``) and the label check
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Optional
 
 import click
 
+from cli.corpus import load_gold, parse_tag_column
 from cli.options import (
     allow_download_option,
     cache_dir_option,
@@ -21,8 +22,6 @@ from cli.options import (
     device_option,
     mixed_precision_option,
     model_option,
-    parse_tag_column,
-    quiet_datasets,
     tag_column_option,
 )
 
@@ -33,49 +32,6 @@ Examples:
   tagger evaluate dev.txt --model models/ner --mode strict --json
   tagger evaluate dev.txt --model models/ner --repair-tags
   tagger evaluate --dataset conll2003 --data-dir ../shared/data --split validation --model models/ner"""
-
-
-def report_repairs(corpus: Any, splits: Sequence[str], where: str) -> None:
-    """One line on stderr when ``load_corpus`` repaired tag sequences of ``splits`` (``--repair-tags``)."""
-    from corpora.hf import repair_counts
-
-    counts = repair_counts(corpus)
-    total = sum(n for split in splits for n in counts.get(split, {}).values())
-    if total:
-        plural = "s" if total != 1 else ""
-        click.echo(f"tagger: note: repaired {total} tag sequence{plural} the conlleval way in {where}", err=True)
-
-
-def load_gold(
-    file: Optional[str],
-    dataset: Optional[str],
-    split: str,
-    *,
-    corpus_format: str = "auto",
-    data_dir: Optional[str] = None,
-    tag_column: Union[str, int, None] = None,
-    cache_dir: Optional[str] = None,
-    repair_tags: Optional[bool] = None,
-) -> Tuple[Any, str]:
-    """The split to score (a ``datasets.Dataset`` from ``corpora.load_corpus``) and its gold column.
-
-    Raises:
-        ConfigError: A known corpus without the split.
-    """
-    from corpora.hf import default_tag_column, load_corpus
-    from tagger.errors import ConfigError
-
-    with quiet_datasets():
-        if file is not None:
-            corpus = load_corpus({"test": file}, format=corpus_format, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair_tags)
-            split, where = "test", file
-        else:
-            corpus = load_corpus(dataset, data_dir, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair_tags)
-            where = f"{dataset} {split}"
-    if split not in corpus:
-        raise ConfigError(f"{dataset} has no {split!r} split here; splits: {', '.join(corpus)}")
-    report_repairs(corpus, [split], where)
-    return corpus[split], default_tag_column(corpus)
 
 
 @click.command("evaluate", epilog=EPILOG)
@@ -134,8 +90,11 @@ def evaluate_command(
         from corpora.columns import check_file
 
         check_file(file)  # before the model loads
+    from tagger.allocator import keep_freed_memory
     from tagger.api import evaluate
     from tagger.inference import Tagger
+
+    keep_freed_memory()  # the CLI's opt-in: glibc keeps freed buffers for reuse (see tagger.allocator)
 
     tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
     gold, column = load_gold(

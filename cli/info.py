@@ -32,7 +32,7 @@ def model_info(model_dir: str) -> Dict[str, Any]:
 
 def format_info(info: Dict[str, Any]) -> str:
     """The human-readable form of :func:`model_info`."""
-    from cli.train import format_report
+    from tagger.evaluation import format_report
 
     lines = [_row("model", f"{info['path']} ({_size(info['size_bytes'])}: {', '.join(info['files'])})")]
     names = {

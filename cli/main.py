@@ -21,9 +21,9 @@ from typing import Any, Iterator
 import click
 
 from cli.embeddings import embeddings_group
+from cli.errors import DEBUG_KEY, InternalError, UserError, is_debug
 from cli.evaluate import evaluate_command
 from cli.info import info_command
-from cli.options import DEBUG_KEY, InternalError, UserError, is_debug
 from cli.tag import tag_command
 from cli.train import train_command
 from tagger import __version__

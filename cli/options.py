@@ -1,44 +1,20 @@
-"""Shared pieces of the ``tagger`` commands: the error type, common options and atomic output files.
+"""Options shared by the ``tagger`` commands (click declarations), and two small helpers they use.
 
 Nothing heavy is imported here (no torch, gensim or datasets), so ``tagger --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import sys
-from typing import IO, Any, Callable, Iterator, Optional, TypeVar, Union
+from typing import Any, Callable, TypeVar
 
 import click
 
+from cli.errors import DEBUG_KEY
 from tagger.engines import ENGINES
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DEBUG_KEY = "tagger.debug"
-"""Key in ``click.Context.meta`` (shared by a command and its group) set by ``--debug``."""
-
-
-class UserError(click.ClickException):
-    """An error the user can fix: printed as one line ``tagger: error: ...``, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file: Optional[IO[Any]] = None) -> None:
-        """Print the one-line message to stderr."""
-        click.echo(f"tagger: error: {self.format_message()}", err=True, file=file)
-
-
-class InternalError(click.ClickException):
-    """A bug (an exception nobody expected): one line and a hint, exit status 1."""
-
-    exit_code = 1
-
-    def show(self, file: Optional[IO[Any]] = None) -> None:
-        """Print the one-line message and the ``--debug`` hint to stderr."""
-        click.echo(f"tagger: internal error: {self.format_message()} (run with --debug for the traceback)", err=True, file=file)
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -146,43 +122,12 @@ def cache_dir_option(function: F) -> F:
     )(function)
 
 
-def parse_tag_column(value: Union[str, int, None]) -> Union[str, int, None]:
-    """A ``--tag-column`` value: an int when it looks like one (``3``, ``-1``), else the name."""
-    if value is None or isinstance(value, int):
-        return value
-    text = str(value).strip()
-    return int(text) if re.fullmatch(r"-?[0-9]+", text) else text
-
-
-def is_debug(ctx: click.Context) -> bool:
-    """Whether tracebacks were asked for (``--debug`` anywhere, or ``TAGGER_DEBUG`` set to a true value)."""
-    env = os.environ.get("TAGGER_DEBUG", "").strip().lower()
-    return bool(ctx.meta.get(DEBUG_KEY)) or env not in ("", "0", "false", "no", "off")
-
-
 def stderr_is_terminal() -> bool:
     """Whether progress bars should be drawn."""
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-@contextlib.contextmanager
-def quiet_datasets() -> Iterator[None]:
-    """Hide the ``datasets`` progress bars ("Generating train split") unless stderr is a terminal."""
-    if stderr_is_terminal():
-        yield
-        return
-    import datasets
-
-    was_enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            datasets.enable_progress_bars()
 
 
 def check_input_file(path: str, what: str = "file") -> str:

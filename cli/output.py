@@ -8,7 +8,7 @@ import os
 import sys
 from typing import IO, Iterator, Optional, Sequence
 
-from cli.options import UserError
+from cli.errors import UserError
 from corpora.inputs import STDIN, STDIN_NAME
 
 

@@ -2,6 +2,10 @@
 
 The public API is imported lazily so that ``import tagger`` (and the CLI's ``--help``) stays fast:
 torch, gensim and datasets load only when a name that needs them is first used.
+
+Tagging: ``tagger.load_tagger(path)`` (or ``tagger.Tagger.load``) gives a tagger whose ``tag(text)``
+returns ``TaggedSentence`` results (tokens, character offsets, tags, ``TaggedSpan`` entities), which
+``tagger.writers`` turns into CoNLL, JSON lines or inline text.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "Tagger": "tagger.inference",
     "NumpyTagger": "tagger.numpy_tagger",
+    "load_tagger": "tagger.engines",
+    "TaggedSentence": "tagger.results",
+    "TaggedSpan": "tagger.results",
+    "InputSentence": "tagger.results",
     "Span": "tagger.schemes",
     "train": "tagger.api",
     "evaluate": "tagger.api",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Union
 
 from tagger.errors import ConfigError
 from tagger.schemes import normalize_scheme, spans_from_tags, tags_from_spans
@@ -73,6 +73,20 @@ class EvaluationReport:
         rows.append(f"{'accuracy':<{name_width}} {self.accuracy * 100:9.2f} {'':>9} {'':>9} {self.tokens:9d}")
         rows.append(f"({self.sentences} sentences, {self.tokens} tokens; scheme {self.scheme}, {self.mode} mode)")
         return "\n".join(rows)
+
+
+def format_report(report: Union[EvaluationReport, Dict[str, Any]]) -> str:
+    """A seqeval-style table for a report or its ``to_dict()`` form (as stored in meta.json).
+
+    A stored form written by another version, which does not make a report, is shown as indented JSON.
+    """
+    if isinstance(report, EvaluationReport):
+        return report.format_table()
+    try:
+        per_type = {name: TypeScores(**scores) for name, scores in report.get("per_type", {}).items()}
+        return EvaluationReport(**{**report, "per_type": per_type}).format_table()
+    except (TypeError, AttributeError):  # written by another version: show what is there
+        return json.dumps(report, indent=2, sort_keys=True)
 
 
 def _check_shapes(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> None:
