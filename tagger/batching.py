@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, fields
-from typing import Iterator, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,6 @@ __all__ = [
     "bucketed_batches",
     "case_class",
     "encode_sentence",
-    "iter_chunks",
     "make_batch",
     "pad_contextual",
     "word_dropout",
@@ -138,8 +137,3 @@ def word_dropout(words: torch.Tensor, mask: torch.Tensor, rate: float, generator
         return words
     drop = torch.rand(words.shape, generator=generator, device=words.device) < rate
     return words.masked_fill(drop & mask, UNK_ID)
-
-
-def iter_chunks(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -154,6 +154,31 @@ def load_encoder(
     transformers = _transformers()
     directory, commit = resolve(name_or_path, revision, allow_download)
     sha256 = weights_sha256(directory)
+    tokenizer, model = _from_pretrained(transformers, name_or_path, directory)
+    available = int(getattr(model.config, "num_hidden_layers", 0) or 0)
+    layers = _checked_layers(name_or_path, layers, available)
+    description = {
+        "name_or_path": str(name_or_path),
+        "revision": revision,
+        "commit_hash": commit,
+        "model_type": str(getattr(model.config, "model_type", "")),
+        "hidden_size": int(model.config.hidden_size),
+        "num_hidden_layers": available,
+        "layers": layers,
+        "pooling": pooling,
+        "max_positions": _max_positions(tokenizer, model.config),
+        "weights_sha256": sha256,
+    }
+    model.requires_grad_(False)
+    return ContextualEncoder(tokenizer, model.eval().to(device), description)
+
+
+def _from_pretrained(transformers: Any, name_or_path: str, directory: Path) -> Tuple[Any, Any]:
+    """The fast tokenizer and the model in ``directory``: local files only, safetensors only, no remote code.
+
+    Raises:
+        ConfigError: the files cannot be loaded, or the tokenizer is not a fast one.
+    """
     try:
         with _quiet_loading(transformers):
             # local_files_only: resolve() has fetched all there is to fetch; never remote code, never pickles.
@@ -165,28 +190,22 @@ def load_encoder(
         raise ConfigError(f"cannot load the encoder {name_or_path!r}: {_first_line(error)}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigError(f"encoder {name_or_path!r} has no fast tokenizer (tokenizer.json), which per-word features need")
-    config = model.config
-    available = int(getattr(config, "num_hidden_layers", 0) or 0)
+    return tokenizer, model
+
+
+def _checked_layers(name_or_path: str, layers: Optional[int], available: int) -> int:
+    """The last layers to keep: ``layers``, by default ``DEFAULT_LAYERS``, at most the encoder's ``available`` ones.
+
+    Raises:
+        ConfigError: the encoder does not say how many layers it has, or ``layers`` is out of range.
+    """
     if available < 1:
         raise ConfigError(f"encoder {name_or_path!r} does not say how many hidden layers it has (num_hidden_layers)")
     if layers is None or layers == 0:
         layers = min(DEFAULT_LAYERS, available)
     if not 1 <= layers <= available:
         raise ConfigError(f"contextual_layers must be in [1, {available}] (the layers of {name_or_path}), got {layers}")
-    description = {
-        "name_or_path": str(name_or_path),
-        "revision": revision,
-        "commit_hash": commit,
-        "model_type": str(getattr(config, "model_type", "")),
-        "hidden_size": int(config.hidden_size),
-        "num_hidden_layers": available,
-        "layers": layers,
-        "pooling": pooling,
-        "max_positions": _max_positions(tokenizer, config),
-        "weights_sha256": sha256,
-    }
-    model.requires_grad_(False)
-    return ContextualEncoder(tokenizer, model.eval().to(device), description)
+    return layers
 
 
 # What must be equal for a loaded encoder to be the one a model was trained with.
