@@ -351,3 +351,22 @@ def test_utf16_text_input_is_one_line_error_naming_the_file(ner_model: Trained, 
     result = invoke(["tag", str(path), "--model", ner_model.path, "--input", input_format])
     assert result.exit_code == 2, result.output
     assert f"{path}:1: UTF-16 text" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is a glibc (Linux) function")
+def test_the_cli_opts_in_to_the_allocator_setting(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    """``tagger tag`` applies keep_freed_memory (the library no longer does it implicitly)."""
+    code = (
+        "import tagger.allocator as allocator\n"
+        "from cli.main import cli\n"
+        f"args = ['tag', {str(data.tokens)!r}, '--input', 'tokens', '--model', {str(ner_model.path)!r}, '-o', {str(tmp_path / 'out')!r}]\n"
+        "try:\n"
+        "    cli(args, prog_name='tagger')\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print(allocator._tuned)\n"
+    )
+    env = {k: v for k, v in subprocess_env(tmp_path).items() if k != "TAGGER_MALLOPT"}
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["True"]

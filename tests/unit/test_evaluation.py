@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import f1_score
 
-from tagger.evaluation import evaluate_tags
+from tagger.evaluation import evaluate_tags, format_report
 
 
 def test_entity_scores_by_hand():
@@ -200,3 +200,12 @@ def test_strict_mode_counts_only_well_formed_entities(scheme, tags, count):
     report = evaluate_tags([tags], [tags], scheme, mode="strict")
     assert sum(s.support for s in report.per_type.values()) == count
     assert report.f1 == (1.0 if count else 0.0)
+
+
+def test_format_report_reads_a_report_or_its_stored_form():
+    report = evaluate_tags([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]], "IOB2")
+    assert format_report(report) == format_report(json.loads(report.to_json())) == report.format_table()
+    assert "micro avg" in format_report(report)
+    assert format_report({"f1": 0.5, "from": "another version"}) == json.dumps(
+        {"f1": 0.5, "from": "another version"}, indent=2, sort_keys=True
+    )
