@@ -348,7 +348,7 @@ def main() -> None:
                 )
         # The CLI on the 51k-token dev file (start-up included) with its default engine, on ten
         # copies of it, and on the file with the torch engine.
-        from cli.tag import choose_engine
+        from tagger.engines import choose_engine
 
         default_engine = choose_engine("auto", args.device, args.mixed_precision)
         for name, path, engine in (
