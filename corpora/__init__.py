@@ -18,12 +18,12 @@ from corpora.writers import format_columns, format_conllu, write_columns, write_
 _LAZY = {
     "load_corpus": "corpora.hf",
     "label_names": "corpora.hf",
-    "source_scheme": "corpora.hf",
-    "tag_scheme": "corpora.hf",
-    "default_tag_column": "corpora.hf",
+    "source_scheme": "tagger.provenance",
+    "tag_scheme": "tagger.provenance",
+    "default_tag_column": "tagger.provenance",
     "infer_label_names": "corpora.hf",
-    "repair_counts": "corpora.hf",
-    "split_file": "corpora.hf",
+    "repair_counts": "tagger.provenance",
+    "split_file": "tagger.provenance",
 }
 
 __all__ = [

@@ -37,13 +37,13 @@ from corpora.detect import detect_format, normalize_format, read_sentences
 from corpora.schemas import KNOWN_CORPORA, UD_FEATURE_COLUMNS, CorpusSchema
 from tagger import schemes
 from tagger.errors import ConfigError, CorpusFormatError, InvalidTagSequence, TaggerError
+from tagger.provenance import default_tag_column, describe, repair_counts, source_scheme, split_file, tag_scheme  # noqa: F401 (corpora's API)
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
 
 # Bump when the generated examples change for the same inputs, to invalidate cached Arrow files.
 _CACHE_VERSION = "2"  # 2: repair_tags
-_MARKER = "tagger-corpus: "
 _HUB_PROBE_TIMEOUT_S = 3.0
 _SPLIT_NAME = re.compile(r"\w+(\.\w+)*")
 _REPAIR_HINT = "fix the file, or pass repair_tags=True (tagger train/evaluate --repair-tags) to read it the conlleval way"
@@ -201,90 +201,6 @@ def _splits(dataset: Any) -> list[Any]:
     if isinstance(dataset, (datasets.DatasetDict, Mapping)):
         return list(dataset.values())
     return [dataset]
-
-
-def _read_marker(dataset: Any) -> dict[str, Any]:
-    splits = _splits(dataset)
-    description = (splits[0].info.description or "") if splits else ""
-    for line in description.splitlines():
-        if line.startswith(_MARKER):
-            return json.loads(line[len(_MARKER) :])
-    raise ConfigError("this dataset was not loaded by corpora.load_corpus: its tag schemes are not recorded")
-
-
-def source_scheme(dataset: Any, column: Optional[str] = None) -> str:
-    """The tag scheme a column had in the corpus files (e.g. ``IOB1`` for CoNLL-2003 NER).
-
-    Args:
-        dataset: A ``Dataset`` or ``DatasetDict`` from ``load_corpus``.
-        column: The tag column; default the corpus's default tag column.
-
-    Returns:
-        One of ``tagger.schemes.SCHEMES``.
-
-    Raises:
-        ConfigError: Not from ``load_corpus``, or not a tag column.
-    """
-    return _scheme_of(dataset, column, "source_schemes")
-
-
-def tag_scheme(dataset: Any, column: Optional[str] = None) -> str:
-    """The tag scheme a column has in the dataset (e.g. ``IOB2`` for CoNLL-2003 NER after loading).
-
-    Args:
-        dataset: A ``Dataset`` or ``DatasetDict`` from ``load_corpus``.
-        column: The tag column; default the corpus's default tag column.
-
-    Returns:
-        One of ``tagger.schemes.SCHEMES``.
-
-    Raises:
-        ConfigError: Not from ``load_corpus``, or not a tag column.
-    """
-    return _scheme_of(dataset, column, "schemes")
-
-
-def default_tag_column(dataset: Any) -> str:
-    """The column a tagger should train on by default (``ner_tags``, ``upos``, ``tags``, ...)."""
-    return str(_read_marker(dataset)["tag_column"])
-
-
-def split_file(dataset: Any) -> Optional[str]:
-    """The file a split (a ``Dataset`` from ``load_corpus``) was read from, or None when unknown."""
-    try:
-        files = _read_marker(dataset).get("files", {})
-    except ConfigError:
-        return None
-    split = getattr(dataset, "split", None)
-    return files.get(str(split)) if split is not None else None
-
-
-def repair_counts(dataset: Any) -> dict[str, dict[str, int]]:
-    """How many sentences ``load_corpus`` repaired, per split and tag column (``repair_tags``).
-
-    Args:
-        dataset: A ``Dataset`` or ``DatasetDict`` from ``load_corpus``.
-
-    Returns:
-        Split -> column -> number of sentences whose tags were repaired (0 when all were valid;
-        empty for a corpus from the Hub, which is not checked).
-
-    Raises:
-        ConfigError: Not from ``load_corpus``.
-    """
-    return {split: dict(columns) for split, columns in _read_marker(dataset).get("repaired", {}).items()}
-
-
-def _scheme_of(dataset: Any, column: Optional[str], key: str) -> str:
-    marker = _read_marker(dataset)
-    column = column or marker["tag_column"]
-    if column not in marker[key]:
-        raise ConfigError(f"no tag scheme recorded for column {column!r}; tag columns: {', '.join(marker[key])}")
-    return str(marker[key][column])
-
-
-def _description(text: str, marker: Mapping[str, Any]) -> str:
-    return f"{text}\n{_MARKER}{json.dumps(marker, sort_keys=True)}"
 
 
 def _stamp(path: str) -> str:
@@ -595,7 +511,7 @@ def _load_known(
     )
     text = f"{schema.name} loaded by corpora.load_corpus" + (f"; converted {changed}" if changed else "") + _count_note(counts)
     for split in built.values():
-        split.info.description = _description(text, marker)
+        split.info.description = describe(text, marker)
     return built
 
 
@@ -755,5 +671,5 @@ def _load_generic(
         text += f"; converted {source} -> {target}"
     text += _count_note(counts)
     for split in built.values():
-        split.info.description = _description(text, marker)
+        split.info.description = describe(text, marker)
     return built

@@ -695,14 +695,14 @@ def _split_to_score(dataset: Any, split: Optional[str]) -> Any:
 
 def _gold_source(dataset: Any, tag_column: str, gold: Sequence[Sequence[str]], scheme: Optional[str]) -> Tuple[str, Optional[str]]:
     """The gold tags' scheme (given, recorded by ``load_corpus`` or detected) and the file they came from."""
-    from corpora.hf import split_file
+    from tagger.provenance import split_file
 
     return normalize_scheme(scheme or column_scheme(dataset, tag_column, gold)), split_file(dataset)
 
 
 def column_scheme(dataset: Any, tag_column: str, tags: Sequence[Sequence[str]]) -> str:
     """The scheme of a tag column: as ``load_corpus`` recorded it (over all the files), else detected from ``tags``."""
-    from corpora.hf import tag_scheme
+    from tagger.provenance import tag_scheme
 
     try:
         return tag_scheme(dataset, tag_column)
