@@ -216,7 +216,8 @@ def _load(data: bytes, repair: bool) -> None:
 
 @pytest.fixture
 def quiet_datasets():
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     datasets.disable_progress_bars()
     yield
     datasets.enable_progress_bars()

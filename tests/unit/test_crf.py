@@ -303,7 +303,8 @@ def test_autocast_leaves_the_forward_algorithm_in_float32() -> None:
 
 
 def test_constraints_are_saved_and_loaded_with_the_state_dict(tmp_path) -> None:
-    safetensors_torch = pytest.importorskip("safetensors.torch")
+    import safetensors.torch as safetensors_torch
+
     crf = make_crf(True)
     state = crf.state_dict()
     assert {"allowed_start", "allowed_transitions", "allowed_end"} <= set(state)
@@ -354,7 +355,8 @@ def test_viterbi_tensor_traces_without_data_dependent_control_flow() -> None:
 
 def test_viterbi_tensor_exports_with_dynamic_batch() -> None:
     # The time loop unrolls, so seq_len is fixed in an exported graph; the batch size may vary.
-    export = pytest.importorskip("torch.export")
+    import torch.export as export
+
     crf = make_crf(True)
     emissions, _, mask = make_batch(dtype=torch.float32)
 

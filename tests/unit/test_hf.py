@@ -7,11 +7,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import datasets
 import pytest
 
-datasets = pytest.importorskip("datasets")
-
-from corpora import (  # noqa: E402
+from corpora import (
     KNOWN_CORPORA,
     default_tag_column,
     label_names,
