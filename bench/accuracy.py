@@ -55,7 +55,7 @@ TASK_NAMES = {
 
 
 def load_task(task: str, data_dir: Path, test_file: Optional[str] = None):
-    import corpora
+    from tagger import corpora
 
     corpus, column, carve = TASKS[task]
     splits = {"test": str(Path(test_file).resolve())} if test_file else None

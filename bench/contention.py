@@ -25,7 +25,7 @@ DATA = Path(os.environ.get("TAGGER_DATA", ROOT.parent / "shared" / "data"))
 
 
 def start(train_file: Path, out: Path, epochs: int, env: Dict[str, str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "cli", "train", "--train", str(train_file), "--out", str(out), "--max-epochs", str(epochs)]
+    command = [sys.executable, "-m", "tagger.cli", "train", "--train", str(train_file), "--out", str(out), "--max-epochs", str(epochs)]
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

@@ -25,8 +25,8 @@ from typing import Any, Optional
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from corpora.detect import read_sentences  # noqa: E402
-from corpora.schemas import KNOWN_CORPORA  # noqa: E402
+from tagger.corpora.detect import read_sentences  # noqa: E402
+from tagger.corpora.schemas import KNOWN_CORPORA  # noqa: E402
 
 
 def _default_data_dir() -> Optional[Path]:
@@ -40,7 +40,7 @@ def bench(data_dir: Path, corpora_names: list[str]) -> list[dict[str, Any]]:
     """Time reader and ``load_corpus`` per corpus and split; returns one record per split."""
     import datasets
 
-    from corpora.hf import load_corpus
+    from tagger.corpora.hf import load_corpus
 
     datasets.disable_progress_bars()
     records = []

@@ -40,7 +40,7 @@ def _setup(args: dict):
 
     if args.get("threads"):
         torch.set_num_threads(args["threads"])
-    import corpora
+    from tagger import corpora
 
     return corpora.load_corpus("conll2003", data_dir=args["data_dir"])
 
@@ -255,7 +255,7 @@ def machine(device: str) -> dict:
 
 def tagger_command() -> list:
     venv_tagger = Path(sys.executable).with_name("tagger")
-    return [str(venv_tagger)] if venv_tagger.exists() else [sys.executable, "-m", "cli"]
+    return [str(venv_tagger)] if venv_tagger.exists() else [sys.executable, "-m", "tagger.cli"]
 
 
 def main() -> None:
@@ -307,7 +307,7 @@ def main() -> None:
         times = [run_child(command, env)[1] for _ in range(5)]
         emit({"measure": "startup", "what": name, "seconds": statistics.median(times)})
 
-    import corpora  # light: the readers only
+    from tagger import corpora  # light: the readers only
 
     lines = "".join(" ".join(s.tokens) + "\n" for s in corpora.read_sentences(Path(args.data_dir) / "conll2003" / "dev.txt"))
     dev_tokens, dev_tokens_x10 = work / "dev.tokens", work / "dev-x10.tokens"

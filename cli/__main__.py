@@ -1,8 +1,8 @@
-"""``python -m cli``: the ``tagger`` command line without the installed console script."""
+"""``python -m tagger.cli`` (or ``python -m tagger``): the ``tagger`` command line without the installed console script."""
 
 from __future__ import annotations
 
-from cli.main import main
+from tagger.cli.main import main
 
 if __name__ == "__main__":
     main()

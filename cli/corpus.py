@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import click
 
-from cli.options import stderr_is_terminal
+from tagger.cli.options import stderr_is_terminal
 
 
 def parse_tag_column(value: Union[str, int, None]) -> Union[str, int, None]:
@@ -42,7 +42,7 @@ def quiet_datasets() -> Iterator[None]:
 
 def report_repairs(corpus: Any, splits: Sequence[str], where: str) -> None:
     """One line on stderr when ``load_corpus`` repaired tag sequences of ``splits`` (``--repair-tags``)."""
-    from corpora.hf import repair_counts
+    from tagger.corpora.hf import repair_counts
 
     counts = repair_counts(corpus)
     total = sum(n for split in splits for n in counts.get(split, {}).values())
@@ -67,7 +67,7 @@ def load_gold(
     Raises:
         ConfigError: A known corpus without the split.
     """
-    from corpora.hf import default_tag_column, load_corpus
+    from tagger.corpora.hf import default_tag_column, load_corpus
     from tagger.errors import ConfigError
 
     with quiet_datasets():
@@ -103,7 +103,7 @@ def load_training_corpus(values: Dict[str, Any]) -> Tuple[Any, str]:
     if not dataset and not files["train"]:
         raise click.UsageError("give --dataset NAME, or --train PATH (with --dev PATH) for your own files")
 
-    from corpora.hf import default_tag_column, load_corpus
+    from tagger.corpora.hf import default_tag_column, load_corpus
 
     if dataset:
         data_dir = values.get("data_dir")

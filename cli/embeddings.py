@@ -11,8 +11,8 @@ from typing import Any, Optional, Tuple
 
 import click
 
-from cli.options import debug_option
-from cli.train_options import EMBEDDINGS_FORMATS
+from tagger.cli.options import debug_option
+from tagger.cli.train_options import EMBEDDINGS_FORMATS
 
 
 def _echo_info(info: Any, as_json: bool) -> None:
@@ -92,7 +92,7 @@ def train_vectors_command(
     corpus: str, out_file: str, corpus_format: str, lowercase: bool, force: bool, words: Tuple[str, ...], as_json: bool, **sizes: Any
 ) -> None:
     """Train word2vec (CBOW or skip-gram) or fastText vectors on CORPUS with gensim."""
-    from corpora.sentences import CorpusSentences
+    from tagger.corpora.sentences import CorpusSentences
     from tagger.vectors import VectorTrainingConfig, train_vectors
 
     # sizes: algorithm, architecture, dim, window, min_count, epochs, workers, seed, buckets

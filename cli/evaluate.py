@@ -13,8 +13,8 @@ from typing import Optional
 
 import click
 
-from cli.corpus import load_gold, parse_tag_column
-from cli.options import (
+from tagger.cli.corpus import load_gold, parse_tag_column
+from tagger.cli.options import (
     allow_download_option,
     cache_dir_option,
     corpus_format_option,
@@ -87,7 +87,7 @@ def evaluate_command(
     if dataset is not None and corpus_format not in (None, "auto"):
         raise click.UsageError("--format applies to FILE, not to --dataset")
     if file is not None:
-        from corpora.columns import check_file
+        from tagger.corpora.columns import check_file
 
         check_file(file)  # before the model loads
     from tagger.allocator import keep_freed_memory

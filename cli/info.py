@@ -8,7 +8,7 @@ from typing import Any, Dict
 
 import click
 
-from cli.options import debug_option, model_option
+from tagger.cli.options import debug_option, model_option
 
 EPILOG = """\b
 Examples:

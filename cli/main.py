@@ -20,13 +20,13 @@ from typing import Any, Iterator
 
 import click
 
-from cli.embeddings import embeddings_group
-from cli.errors import DEBUG_KEY, InternalError, UserError, is_debug
-from cli.evaluate import evaluate_command
-from cli.info import info_command
-from cli.tag import tag_command
-from cli.train import train_command
 from tagger import __version__
+from tagger.cli.embeddings import embeddings_group
+from tagger.cli.errors import DEBUG_KEY, InternalError, UserError, is_debug
+from tagger.cli.evaluate import evaluate_command
+from tagger.cli.info import info_command
+from tagger.cli.tag import tag_command
+from tagger.cli.train import train_command
 from tagger.errors import TaggerError, UnsafeFormatWarning
 from tagger.signals import Terminated, terminate_raises
 
@@ -141,7 +141,7 @@ cli.add_command(info_command)
 
 
 def main() -> None:
-    """Console entry point (``python -m cli.main``)."""
+    """Console entry point (``python -m tagger``)."""
     cli(prog_name="tagger")
 
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from cli.errors import DEBUG_KEY
+from tagger.cli.errors import DEBUG_KEY
 from tagger.engines import ENGINES
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,8 +8,8 @@ import os
 import sys
 from typing import IO, Iterator, Optional, Sequence
 
-from cli.errors import UserError
-from corpora.inputs import STDIN, STDIN_NAME
+from tagger.cli.errors import UserError
+from tagger.corpora.inputs import STDIN, STDIN_NAME
 
 
 def binary_stream(name: str) -> IO[bytes]:

@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 
 import click
 
-from cli.options import (
+from tagger.cli.options import (
     allow_download_option,
     corpus_format_option,
     debug_option,
@@ -21,8 +21,8 @@ from cli.options import (
     model_option,
     stderr_is_terminal,
 )
-from cli.output import atomic_output, check_output
-from corpora.inputs import INPUT_FORMATS, STDIN
+from tagger.cli.output import atomic_output, check_output
+from tagger.corpora.inputs import INPUT_FORMATS, STDIN
 from tagger.engines import choose_engine
 from tagger.writers import WRITERS
 
@@ -93,14 +93,14 @@ def tag_command(
         raise click.UsageError("--format applies to --input conll")
     for path in paths:
         if path != STDIN:
-            from corpora.columns import check_file
+            from tagger.corpora.columns import check_file
 
             check_file(path)  # fail before loading the model
 
     check_output(out_file, paths, model_dir)  # never tag a file in place, nor write into the model
 
-    from corpora.inputs import read_inputs
     from tagger.allocator import keep_freed_memory
+    from tagger.corpora.inputs import read_inputs
     from tagger.engines import load_tagger
     from tagger.writers import write_sentences
 

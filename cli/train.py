@@ -12,14 +12,14 @@ from typing import Any, Dict
 
 import click
 
-from cli.corpus import load_training_corpus
-from cli.options import (
+from tagger.cli.corpus import load_training_corpus
+from tagger.cli.options import (
     cache_dir_option,
     corpus_format_option,
     debug_option,
     tag_column_option,
 )
-from cli.train_options import OPTION_FIELDS, config_options
+from tagger.cli.train_options import OPTION_FIELDS, config_options
 from tagger.errors import ConfigError
 from tagger.evaluation import format_report
 from tagger.option_files import read_option_file
@@ -84,7 +84,7 @@ def train_command(ctx: click.Context, **params: Any) -> None:
     dataset, tag_column = load_training_corpus(values)
     options = {field: values[field] for field in OPTION_FIELDS if field in values}
     if options.get("embeddings"):
-        from cli.options import check_input_file
+        from tagger.cli.options import check_input_file
 
         check_input_file(options["embeddings"], "embeddings file")
 

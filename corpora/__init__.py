@@ -9,19 +9,19 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from corpora.columns import MAX_SENTENCE_LENGTH, Sentence, read_columns
-from corpora.conllu import CONLLU_COLUMNS, read_conllu
-from corpora.detect import FORMATS, detect_format, read_sentences
-from corpora.schemas import KNOWN_CORPORA, CorpusSchema
-from corpora.writers import format_columns, format_conllu, write_columns, write_conllu
+from tagger.corpora.columns import MAX_SENTENCE_LENGTH, Sentence, read_columns
+from tagger.corpora.conllu import CONLLU_COLUMNS, read_conllu
+from tagger.corpora.detect import FORMATS, detect_format, read_sentences
+from tagger.corpora.schemas import KNOWN_CORPORA, CorpusSchema
+from tagger.corpora.writers import format_columns, format_conllu, write_columns, write_conllu
 
 _LAZY = {
-    "load_corpus": "corpora.hf",
-    "label_names": "corpora.hf",
+    "load_corpus": "tagger.corpora.hf",
+    "label_names": "tagger.corpora.hf",
     "source_scheme": "tagger.provenance",
     "tag_scheme": "tagger.provenance",
     "default_tag_column": "tagger.provenance",
-    "infer_label_names": "corpora.hf",
+    "infer_label_names": "tagger.corpora.hf",
     "repair_counts": "tagger.provenance",
     "split_file": "tagger.provenance",
 }
@@ -48,7 +48,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'corpora' has no attribute {name!r}")
+        raise AttributeError(f"module 'tagger.corpora' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

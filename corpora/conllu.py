@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from corpora.columns import (
+from tagger.corpora.columns import (
     MAX_SENTENCE_LENGTH,
     PathLike,
     Sentence,

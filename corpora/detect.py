@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional, Sequence
 
-from corpora.columns import MAX_SENTENCE_LENGTH, PathLike, Sentence, check_file, read_columns
-from corpora.conllu import read_conllu
+from tagger.corpora.columns import MAX_SENTENCE_LENGTH, PathLike, Sentence, check_file, read_columns
+from tagger.corpora.conllu import read_conllu
 from tagger.errors import ConfigError, CorpusFormatError
 
 FORMATS = ("conll", "conllu")

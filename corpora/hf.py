@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 from urllib.parse import urlparse
 
-from corpora.columns import MAX_SENTENCE_LENGTH, Sentence, check_file, read_columns
-from corpora.conllu import CONLLU_COLUMNS, read_conllu
-from corpora.detect import detect_format, normalize_format, read_sentences
-from corpora.schemas import KNOWN_CORPORA, UD_FEATURE_COLUMNS, CorpusSchema
 from tagger import schemes
+from tagger.corpora.columns import MAX_SENTENCE_LENGTH, Sentence, check_file, read_columns
+from tagger.corpora.conllu import CONLLU_COLUMNS, read_conllu
+from tagger.corpora.detect import detect_format, normalize_format, read_sentences
+from tagger.corpora.schemas import KNOWN_CORPORA, UD_FEATURE_COLUMNS, CorpusSchema
 from tagger.errors import ConfigError, CorpusFormatError, InvalidTagSequence, TaggerError
 from tagger.provenance import default_tag_column, describe, repair_counts, source_scheme, split_file, tag_scheme  # noqa: F401 (corpora's API)
 

@@ -15,8 +15,8 @@ import sys
 import tempfile
 from typing import IO, Iterator, Optional, Sequence
 
-from corpora.columns import check_encoding_mark, check_file
-from corpora.columns import decode_error as corpus_decode_error
+from tagger.corpora.columns import check_encoding_mark, check_file
+from tagger.corpora.columns import decode_error as corpus_decode_error
 from tagger.errors import ConfigError, CorpusFormatError, TaggerError
 from tagger.results import InputSentence
 from tagger.tokenize import DEFAULT_CHUNK_CHARS, TokenizedSentence, split_stream
@@ -120,7 +120,7 @@ def read_conll(path: str, corpus_format: str = "auto") -> Iterator[InputSentence
 
 
 def _conll_sentences(path: str, source: str, corpus_format: str) -> Iterator[InputSentence]:
-    from corpora.detect import read_sentences
+    from tagger.corpora.detect import read_sentences
 
     for sentence in read_sentences(path, corpus_format):
         yield InputSentence.from_tokenized(TokenizedSentence.from_tokens(sentence.tokens), source, sentence.columns)

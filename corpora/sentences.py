@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Iterator, List, Union
 
-from corpora.columns import check_file, decode_error
-from corpora.detect import detect_format, read_sentences
+from tagger.corpora.columns import check_file, decode_error
+from tagger.corpora.detect import detect_format, read_sentences
 from tagger.errors import ConfigError
 
 CORPUS_FORMATS = ("auto", "text", "conll", "conllu")

@@ -13,8 +13,8 @@ import contextlib
 import os
 from typing import IO, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from corpora.columns import Sentence
-from corpora.conllu import CONLLU_COLUMNS
+from tagger.corpora.columns import Sentence
+from tagger.corpora.conllu import CONLLU_COLUMNS
 
 Target = Union[str, "os.PathLike[str]", IO[str]]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.main import cli
+from tagger.cli.main import cli
 from tests.model.toy import SENTENCES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def tagger_command() -> List[str]:
     script = Path(sys.executable).parent / "tagger"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-m", "cli"]
+    return [sys.executable, "-m", "tagger.cli"]
 
 
 def subprocess_env(tmp: Path) -> Dict[str, str]:

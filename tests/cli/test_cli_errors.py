@@ -177,7 +177,7 @@ def _raise(exception: BaseException) -> Callable[..., None]:
 
 
 def test_a_bug_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch, ner_model: Trained) -> None:
-    monkeypatch.setattr("cli.info.model_info", _raise(RuntimeError("boom")))
+    monkeypatch.setattr("tagger.cli.info.model_info", _raise(RuntimeError("boom")))
     result = invoke(["info", "--model", ner_model.path])
     assert result.exit_code == 1
     assert result.stderr == "tagger: internal error: RuntimeError: boom (run with --debug for the traceback)\n"
@@ -186,19 +186,19 @@ def test_a_bug_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch, ner_model: Tr
 
 
 def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, ner_model: Trained) -> None:
-    monkeypatch.setattr("cli.info.model_info", _raise(KeyboardInterrupt()))
+    monkeypatch.setattr("tagger.cli.info.model_info", _raise(KeyboardInterrupt()))
     result = invoke(["info", "--model", ner_model.path])
     assert result.exit_code == 130 and result.stderr == "tagger: interrupted\n"
 
 
 def test_file_errors_from_anywhere_are_one_line(monkeypatch: pytest.MonkeyPatch, ner_model: Trained) -> None:
-    monkeypatch.setattr("cli.info.model_info", _raise(PermissionError(13, "Permission denied", "/models/x/vocab.json")))
+    monkeypatch.setattr("tagger.cli.info.model_info", _raise(PermissionError(13, "Permission denied", "/models/x/vocab.json")))
     assert_user_error(invoke(["info", "--model", ner_model.path]), "/models/x/vocab.json: Permission denied")
 
 
 def test_tagger_error_subclasses_all_exit_2(monkeypatch: pytest.MonkeyPatch, ner_model: Trained) -> None:
     for error in (TaggerError("plain"), ConfigError("bad option", "opts.yaml", 3)):
-        monkeypatch.setattr("cli.info.model_info", _raise(error))
+        monkeypatch.setattr("tagger.cli.info.model_info", _raise(error))
         assert_user_error(invoke(["info", "--model", ner_model.path]), str(error))
     assert str(ConfigError("bad option", "opts.yaml", 3)) == "opts.yaml:3: bad option"
 
@@ -211,7 +211,7 @@ def _commands(group: Any, prefix: List[str]) -> List[List[str]]:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    from cli.main import cli
+    from tagger.cli.main import cli
 
     commands = _commands(cli, [])
     assert len(commands) == 8  # tagger, train, tag, evaluate, embeddings, embeddings train, embeddings info, info
@@ -224,10 +224,10 @@ def test_sigterm_exits_143_and_ctrl_c_keeps_130(monkeypatch: pytest.MonkeyPatch,
     from tagger.signals import Terminated
 
     handler = signal.getsignal(signal.SIGTERM)
-    monkeypatch.setattr("cli.info.model_info", _raise(Terminated("received signal 15")))
+    monkeypatch.setattr("tagger.cli.info.model_info", _raise(Terminated("received signal 15")))
     result = invoke(["info", "--model", ner_model.path])
     assert result.exit_code == 143 and result.stderr == "tagger: terminated\n"
-    monkeypatch.setattr("cli.info.model_info", _raise(KeyboardInterrupt()))
+    monkeypatch.setattr("tagger.cli.info.model_info", _raise(KeyboardInterrupt()))
     result = invoke(["info", "--model", ner_model.path])
     assert result.exit_code == 130 and result.stderr == "tagger: interrupted\n"
     assert signal.getsignal(signal.SIGTERM) is handler  # the command leaves the process as it found it
@@ -244,7 +244,7 @@ def test_library_warnings_are_one_line(monkeypatch: pytest.MonkeyPatch, ner_mode
         raise TaggerError("stop here")
 
     showwarning = warnings.showwarning
-    monkeypatch.setattr("cli.info.model_info", warns)
+    monkeypatch.setattr("tagger.cli.info.model_info", warns)
     result = invoke(["info", "--model", ner_model.path])
     assert result.exit_code == 2
     warning = "tagger: warning: vectors.kv is a pickle: loading it can run code (you asked for it)\n"

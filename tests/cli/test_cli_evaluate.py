@@ -41,7 +41,7 @@ def test_an_iob1_file_scores_like_its_iob2_twin(ner_model: Trained, data: Data) 
 def test_the_library_scores_an_iob1_dataset_like_the_cli(ner_model: Trained, data: Data) -> None:
     """One evaluation path: tagger.evaluate converts the gold scheme as `tagger evaluate` does."""
     import tagger
-    from corpora import load_corpus, source_scheme
+    from tagger.corpora import load_corpus, source_scheme
 
     corpus = load_corpus(data.dev_iob1, cache_dir=data.cache)
     assert source_scheme(corpus) == "IOB1" and corpus["train"].features["tags"].feature.names[:3] == ["O", "I-LOC", "I-MISC"]
@@ -109,7 +109,7 @@ def test_errors_the_model_makes_are_counted(ner_model: Trained, data: Data, tmp_
     path = tmp_path / "swapped.conll"
     path.write_text(conll_text(swapped, columns="two"), encoding="utf-8")
     import tagger
-    from corpora import load_corpus
+    from tagger.corpora import load_corpus
 
     report = tagger.evaluate(ner_model.path, load_corpus(path, cache_dir=tmp_path / "c"), "tags")
     assert report.per_type["PER"].f1 == 0.0 and report.per_type["ORG"].f1 == 1.0

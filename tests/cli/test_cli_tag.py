@@ -309,7 +309,7 @@ def test_sigterm_leaves_no_partial_file_and_the_old_output(ner_model: Trained, t
     out = tmp_path / "out.conll"
     out.write_text("previous\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "tag", str(big), "--input", "tokens", "--model", str(ner_model.path), "-o", str(out)],
+        [sys.executable, "-m", "tagger.cli", "tag", str(big), "--input", "tokens", "--model", str(ner_model.path), "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=subprocess_env(tmp_path),
@@ -333,7 +333,19 @@ def test_sigterm_leaves_no_partial_file_and_the_old_output(ner_model: Trained, t
 def test_stdout_as_a_path_writes_to_the_process_stdout(ner_model: Trained, data: Data, tmp_path: Path) -> None:
     for spelling in ("/dev/stdout", "/proc/self/fd/1"):
         result = subprocess.run(
-            [sys.executable, "-m", "cli", "tag", str(data.raw), "--model", str(ner_model.path), "--output", "inline", "-o", spelling],
+            [
+                sys.executable,
+                "-m",
+                "tagger.cli",
+                "tag",
+                str(data.raw),
+                "--model",
+                str(ner_model.path),
+                "--output",
+                "inline",
+                "-o",
+                spelling,
+            ],
             capture_output=True,
             env=subprocess_env(tmp_path),
             timeout=120,

@@ -10,8 +10,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from cli.train import train_command
-from cli.train_options import EMBEDDINGS_FORMATS, MODEL_OPTIONS, OPTION_FIELDS, TRAIN_OPTIONS
+from tagger.cli.train import train_command
+from tagger.cli.train_options import EMBEDDINGS_FORMATS, MODEL_OPTIONS, OPTION_FIELDS, TRAIN_OPTIONS
 from tagger.config import TaggerConfig, TrainConfig
 from tests.cli.conftest import NER_SENTENCES, Data, Trained, conll_text, invoke
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpora import read_columns, read_conllu, read_sentences
-from corpora.writers import format_columns
+from tagger.corpora import read_columns, read_conllu, read_sentences
+from tagger.corpora.writers import format_columns
 from tagger.errors import TaggerError
 from tests.fuzz.limits import time_limit
 
@@ -196,7 +196,7 @@ def tagged_files(draw: st.DrawFn) -> bytes:
 
 
 def _load(data: bytes, repair: bool) -> None:
-    from corpora import load_corpus, tag_scheme
+    from tagger.corpora import load_corpus, tag_scheme
     from tagger.schemes import validate_tags
 
     with tempfile.TemporaryDirectory() as directory:

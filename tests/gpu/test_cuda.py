@@ -101,7 +101,7 @@ def test_mixed_precision_tagging_agrees_with_full_precision(tmp_path):
 
 
 def test_cli_tags_on_the_gpu(tmp_path):
-    from cli.main import cli
+    from tagger.cli.main import cli
 
     dd = toy_dataset()
     tagger.train(dd, "ner_tags", tmp_path / "m", device="cpu", max_epochs=60, patience=60, log=lambda _: None, **TINY)

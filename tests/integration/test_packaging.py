@@ -1,29 +1,66 @@
-"""The built wheel installs exactly the three top-level packages, and the console script."""
+"""The built wheel installs one top-level package, ``tagger`` (with ``tagger.corpora`` and
+``tagger.cli``), so it installs beside any distribution that ships its own ``cli`` or ``corpora``."""
 
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_wheel_top_level_is_tagger_corpora_cli(tmp_path):
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = tmp_path.glob("tagger-*.whl")
+def pip(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    pip("wheel", "--no-deps", "-q", "-w", str(out), str(REPO))
+    (built,) = out.glob("tagger-*.whl")
+    return built
+
+
+def test_wheel_has_the_one_top_level_package_tagger(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
-        assert sorted(archive.read(top_level).decode().split()) == ["cli", "corpora", "tagger"]
+        assert archive.read(top_level).decode().split() == ["tagger"]
         entry_points = archive.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
-    assert "tagger = cli.main:cli" in entry_points
-    assert {n.split("/")[0] for n in names if not n.startswith("tagger-")} == {"cli", "corpora", "tagger"}
+    assert "tagger = tagger.cli.main:cli" in entry_points
+    assert {n.split("/")[0] for n in names if not n.startswith("tagger-")} == {"tagger"}
+    assert {"tagger/corpora/hf.py", "tagger/cli/main.py", "tagger/__main__.py"} <= set(names)
+
+
+def test_installs_beside_a_distribution_with_top_level_cli_and_corpora(wheel: Path, tmp_path: Path) -> None:
+    dummy = tmp_path / "dummy"
+    (dummy / "corpora").mkdir(parents=True)
+    (dummy / "cli.py").write_text("WHO = 'dummy'\n", encoding="utf-8")
+    (dummy / "corpora" / "__init__.py").write_text("WHO = 'dummy'\n", encoding="utf-8")
+    (dummy / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='dummy-cli', version='1.0', py_modules=['cli'], packages=['corpora'])\n", encoding="utf-8"
+    )
+    pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(dummy))
+    target = tmp_path / "site"
+    for built in (wheel, next(tmp_path.glob("dummy_cli-*.whl"))):
+        pip("install", "--no-deps", "--no-compile", "-q", "--target", str(target), str(built))
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+    code = (
+        "import cli, corpora, tagger.corpora, tagger.cli.main; "
+        "assert cli.WHO == corpora.WHO == 'dummy'; "
+        f"assert tagger.corpora.__file__.startswith({str(target)!r}), tagger.corpora.__file__; "
+        "print(tagger.corpora.read_sentences.__module__)"
+    )
+    both = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert both.returncode == 0, both.stderr[-2000:]
+    assert both.stdout.strip() == "tagger.corpora.detect"
+    command = subprocess.run([sys.executable, "-m", "tagger", "--help"], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert command.returncode == 0, command.stderr[-2000:]
+    assert "train" in command.stdout and "evaluate" in command.stdout
 
 
 def test_the_library_imports_nothing_from_corpora_or_cli() -> None:

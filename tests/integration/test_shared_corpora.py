@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from corpora import read_sentences
-from corpora.schemas import CHUNK_TAGS, CONLL2000_POS, CONLL2003_NER, CONLL2003_POS, UD_UPOS, WNUT17_NER
+from tagger.corpora import read_sentences
+from tagger.corpora.schemas import CHUNK_TAGS, CONLL2000_POS, CONLL2003_NER, CONLL2003_POS, UD_UPOS, WNUT17_NER
 from tagger.schemes import detect_scheme, spans_from_tags, validate_tags
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def hf_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @lru_cache(maxsize=None)
 def _load(name: str, data_dir: str, cache_dir: str) -> Any:
-    from corpora import load_corpus
+    from tagger.corpora import load_corpus
 
     return load_corpus(name, data_dir, cache_dir=cache_dir)
 
@@ -125,7 +125,7 @@ def test_label_orders_are_the_hubs(shared_data: Path, hf_cache: Path) -> None:
 
 
 def test_conll2003_converted_to_iob2(shared_data: Path, hf_cache: Path) -> None:
-    from corpora import source_scheme, tag_scheme
+    from tagger.corpora import source_scheme, tag_scheme
 
     corpus = load("conll2003", shared_data, hf_cache)
     assert source_scheme(corpus) == "IOB1" and tag_scheme(corpus) == "IOB2"
@@ -166,7 +166,7 @@ def test_python_c_prints_a_datasetdict(shared_data: Path, tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_conll2003_train_loads_in_under_3_seconds(shared_data: Path, tmp_path: Path) -> None:
-    from corpora import load_corpus
+    from tagger.corpora import load_corpus
 
     load_corpus({"train": shared_data / "wnut17" / "dev.txt"}, cache_dir=tmp_path / "warmup")  # imports, first use
     start = time.perf_counter()

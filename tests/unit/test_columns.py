@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from corpora.columns import Sentence, read_columns
-from corpora.writers import format_columns, write_columns
+from tagger.corpora.columns import Sentence, read_columns
+from tagger.corpora.writers import format_columns, write_columns
 from tagger.errors import ConfigError, CorpusFormatError
 
 

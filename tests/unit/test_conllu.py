@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from corpora.conllu import CONLLU_COLUMNS, read_conllu
-from corpora.writers import format_conllu, write_conllu
+from tagger.corpora.conllu import CONLLU_COLUMNS, read_conllu
+from tagger.corpora.writers import format_conllu, write_conllu
 from tagger.errors import CorpusFormatError
 
 

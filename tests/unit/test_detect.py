@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from corpora.detect import detect_format, read_sentences
+from tagger.corpora.detect import detect_format, read_sentences
 from tagger.errors import ConfigError, CorpusFormatError
 
 CONLLU = "# sent_id = 1\n# text = a b\n1-2\tab\t_\t_\t_\t_\t_\t_\t_\t_\n1\ta\ta\tX\tX\t_\t0\troot\t_\t_\n2\tb\tb\tX\tX\t_\t1\tdep\t_\t_\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from corpora import (
+from tagger.corpora import (
     KNOWN_CORPORA,
     default_tag_column,
     label_names,
@@ -19,7 +19,7 @@ from corpora import (
     source_scheme,
     tag_scheme,
 )
-from corpora.schemas import CHUNK_TAGS, CONLL2003_NER, CONLL2003_POS, UD_UPOS, WNUT17_NER  # noqa: E402
+from tagger.corpora.schemas import CHUNK_TAGS, CONLL2003_NER, CONLL2003_POS, UD_UPOS, WNUT17_NER  # noqa: E402
 from tagger.errors import ConfigError, CorpusFormatError, InvalidTagSequence  # noqa: E402
 
 CONLL2003_TRAIN = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corpora.inputs import read_conll, read_inputs, read_text, read_token_lines
+from tagger.corpora.inputs import read_conll, read_inputs, read_text, read_token_lines
 from tagger.errors import ConfigError, CorpusFormatError
 
 

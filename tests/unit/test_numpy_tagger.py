@@ -165,7 +165,7 @@ def test_loading_and_tagging_never_import_torch(tmp_path: Path) -> None:
 
 
 def conll2003_sentences(path: Path, limit: int = 0) -> tuple:
-    import corpora
+    from tagger import corpora
 
     sentences = list(corpora.read_sentences(path))[: limit or None]
     return [s.tokens for s in sentences], [convert_tags(s.columns[-1], "IOB1", "IOB2") for s in sentences]

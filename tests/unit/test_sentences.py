@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from corpora.sentences import CorpusSentences, detect_corpus_format
+from tagger.corpora.sentences import CorpusSentences, detect_corpus_format
 from tagger.errors import ConfigError, CorpusFormatError
 from tests.unit.test_vectors import CONLL, CONLLU, TEXT
 

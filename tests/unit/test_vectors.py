@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpora.sentences import CorpusSentences
+from tagger.corpora.sentences import CorpusSentences
 from tagger.embeddings import build_matrix, detect_format, load_vectors, vectors_info
 from tagger.errors import ConfigError, EmbeddingsError
 from tagger.vectors import VectorTrainingConfig, train_vectors
@@ -245,7 +245,7 @@ def test_training_vectors_reads_no_corpus_itself() -> None:
         "import sys, tempfile, pathlib; from tagger.vectors import VectorTrainingConfig, train_vectors; "
         "out = pathlib.Path(tempfile.mkdtemp()) / 'v.bin'; "
         "train_vectors([['a', 'b'], ['b', 'a']], out, VectorTrainingConfig(dim=4, min_count=1, epochs=1, workers=1)); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'corpora'))"
+        "print(sorted(m for m in sys.modules if m.startswith('tagger.corpora')))"
     )
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
