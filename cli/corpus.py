@@ -42,7 +42,7 @@ def quiet_datasets() -> Iterator[None]:
 
 def report_repairs(corpus: Any, splits: Sequence[str], where: str) -> None:
     """One line on stderr when ``load_corpus`` repaired tag sequences of ``splits`` (``--repair-tags``)."""
-    from tagger.corpora.hf import repair_counts
+    from tagger.provenance import repair_counts
 
     counts = repair_counts(corpus)
     total = sum(n for split in splits for n in counts.get(split, {}).values())
@@ -67,14 +67,16 @@ def load_gold(
     Raises:
         ConfigError: A known corpus without the split.
     """
-    from tagger.corpora.hf import default_tag_column, load_corpus
+    from tagger.corpora.hf import load_corpus
     from tagger.errors import ConfigError
+    from tagger.provenance import default_tag_column
 
     with quiet_datasets():
         if file is not None:
             corpus = load_corpus({"test": file}, format=corpus_format, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair_tags)
             split, where = "test", file
         else:
+            assert dataset is not None  # the command checked: a FILE or a --dataset
             corpus = load_corpus(dataset, data_dir, tag_column=tag_column, cache_dir=cache_dir, repair_tags=repair_tags)
             where = f"{dataset} {split}"
     if split not in corpus:
@@ -103,7 +105,8 @@ def load_training_corpus(values: Dict[str, Any]) -> Tuple[Any, str]:
     if not dataset and not files["train"]:
         raise click.UsageError("give --dataset NAME, or --train PATH (with --dev PATH) for your own files")
 
-    from tagger.corpora.hf import default_tag_column, load_corpus
+    from tagger.corpora.hf import load_corpus
+    from tagger.provenance import default_tag_column
 
     if dataset:
         data_dir = values.get("data_dir")

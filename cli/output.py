@@ -47,8 +47,8 @@ def atomic_output(path: Optional[str]) -> Iterator[IO[str]]:
 
     if os.path.isdir(path):
         raise OutputError("is a directory; -o names the output file", path)
-    with atomic_file(path) as stream:
-        yield stream
+    with atomic_file(path) as out:
+        yield out
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:

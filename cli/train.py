@@ -92,8 +92,8 @@ def train_command(ctx: click.Context, **params: Any) -> None:
     from tagger.api import train
 
     keep_freed_memory()  # the CLI's opt-in: glibc keeps freed buffers for reuse (see tagger.allocator)
-    flags = {name: bool(values.get(name)) for name in ("force", "resume", "allow_download")}
-    tagger = train(dataset, tag_column, out_dir, **flags, **options)
+    force, resume, allow_download = (bool(values.get(name)) for name in ("force", "resume", "allow_download"))
+    tagger = train(dataset, tag_column, out_dir, force=force, resume=resume, allow_download=allow_download, **options)
     for split, report in tagger.meta.get("scores", {}).items():
         click.echo(f"{split}:")
         click.echo(format_report(report))
@@ -116,7 +116,7 @@ def _merged_values(ctx: click.Context, params: Dict[str, Any]) -> Dict[str, Any]
 
 def _config_keys(command: click.Command) -> Dict[str, click.Parameter]:
     """Config key (a flag's long name, dashes as underscores) -> its click parameter."""
-    keys = {}
+    keys: Dict[str, click.Parameter] = {}
     for param in command.params:
         if not isinstance(param, click.Option) or param.name in ("config_file", "debug") or param.name is None:
             continue

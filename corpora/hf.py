@@ -344,8 +344,9 @@ def _known_examples(corpus: str, path: str, stamp: str, targets: str, max_senten
             for feature, position in positions.items():
                 values = sentence.columns[position]
                 if feature in indexes:
-                    values = _encode(values, indexes[feature], feature, sentence, corpus, conllu=True)
-                example[feature] = values
+                    example[feature] = _encode(values, indexes[feature], feature, sentence, corpus, conllu=True)
+                else:
+                    example[feature] = values
             yield example
         return
     columns = schema.columns
@@ -440,7 +441,7 @@ def _load_known(
     if fmt not in ("auto", schema.format):
         raise ConfigError(f"{schema.name} files are {schema.format}, not {fmt}")
     tag_column = schema.tag_column if tag_column is None else tag_column
-    if tag_column not in schema.file_schemes:
+    if not isinstance(tag_column, str) or tag_column not in schema.file_schemes:
         raise ConfigError(f"{schema.name} has no tag column {tag_column!r}; choose one of {', '.join(schema.file_schemes)}")
     targets = {}
     for column in schema.label_names:

@@ -38,7 +38,7 @@ def detect_corpus_format(path: PathLike) -> str:
     name = check_file(path)
     if detect_format(name) == "conllu":
         return "conllu"
-    counts = set()
+    counts: set[int] = set()  # the column counts seen
     blank = False
     with open(name, encoding="utf-8-sig", errors="replace") as handle:
         for number, line in enumerate(handle):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import IO, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import IO, Iterable, Iterator, Mapping, Optional, Sequence, Union, cast
 
 from tagger.corpora.columns import Sentence
 from tagger.corpora.conllu import CONLLU_COLUMNS
@@ -22,9 +22,9 @@ Target = Union[str, "os.PathLike[str]", IO[str]]
 @contextlib.contextmanager
 def _opened(target: Target) -> Iterator[IO[str]]:
     if hasattr(target, "write"):
-        yield target  # type: ignore[misc]
+        yield cast("IO[str]", target)  # a stream: it writes
     else:
-        with open(os.fspath(target), "w", encoding="utf-8", newline="\n") as handle:  # type: ignore[arg-type]
+        with open(os.fspath(target), "w", encoding="utf-8", newline="\n") as handle:
             yield handle
 
 

@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from tagger import __version__
 from tagger.config import TaggerConfig, TrainConfig, split_options
@@ -22,9 +22,15 @@ from tagger.errors import ConfigError, OutputError, TrainingError
 from tagger.evaluation import EvaluationReport, evaluate_tags
 from tagger.schemes import convert_labels, convert_tags, detect_scheme, normalize_scheme
 
+if TYPE_CHECKING:  # imported where used: torch loads only when training starts
+    from tagger.inference import Tagger
+
 TOKENS = "tokens"
 DEV_SPLITS = ("validation", "dev")
 """The splits early stopping scores, the first one present."""
+
+_Log = Callable[[str], None]  # a progress line's destination
+_Record = Dict[str, Any]  # one epoch's metrics, as metrics.jsonl stores them
 
 
 def column_values(split: Any, name: str) -> List[Any]:
@@ -100,7 +106,7 @@ class _Run:
     config: TaggerConfig
     device: Any  # torch.device
     labels: _Labels
-    tagger: Any  # the Tagger around the network being trained
+    tagger: Tagger  # around the network being trained
     train_set: List[Any]  # EncodedSentence
     forms: Any  # the FormTable of the training sentences
     dev_split: Optional[str]
@@ -146,9 +152,9 @@ def _split_labels(dataset: Any, tag_column: str, cfg: TrainConfig) -> _Labels:
     return _Labels(tokens, tags, corpus_scheme, training_scheme, output_labels, labels)
 
 
-def _training_words(token_counts: Counter, min_count: int, lowercase: bool) -> Tuple[List[str], List[str]]:
+def _training_words(token_counts: Counter[str], min_count: int, lowercase: bool) -> Tuple[List[str], List[str]]:
     """The words seen at least ``min_count`` times (most frequent first, ties in alphabetical order) and the rarer ones."""
-    word_counts: Counter = Counter()
+    word_counts: Counter[str] = Counter()
     for word, n in token_counts.items():
         word_counts[word.lower() if lowercase else word] += n
     frequent = [w for w, n in sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count]
@@ -156,7 +162,7 @@ def _training_words(token_counts: Counter, min_count: int, lowercase: bool) -> T
     return frequent, rare
 
 
-def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig, lowercase: bool, log: Callable) -> _Vocabularies:
+def _vocabularies(dataset: Any, train_tokens: List[List[str]], cfg: TrainConfig, lowercase: bool, log: _Log) -> _Vocabularies:
     """The word and character vocabularies, with the vector matrix of the word rows when ``cfg.embeddings`` names a file.
 
     The word rows: ``<pad>``, ``<unk>`` and the training words (at least ``min_count`` times),
@@ -188,6 +194,7 @@ def _embedding_matrix(dataset: Any, training_rows: List[str], rare: List[str], c
     """
     from tagger import embeddings
 
+    assert cfg.embeddings is not None, "called only with a vector file"
     extra = rare
     max_values = None if cfg.max_vectors is not None else embeddings.MAX_FILE_VALUES
     if cfg.vocab_from_eval_splits:
@@ -208,7 +215,7 @@ def _embedding_matrix(dataset: Any, training_rows: List[str], rare: List[str], c
 # --------------------------------------------------------------------------------- contextual encoder, model
 
 
-def _contextual_encoder(cfg: TrainConfig, layers: Optional[int], device: Any, allow_download: bool, log: Callable) -> Any:
+def _contextual_encoder(cfg: TrainConfig, layers: Optional[int], device: Any, allow_download: bool, log: _Log) -> Any:
     """The FeatureCache of ``cfg.contextual``'s encoder (None without one), keeping its last ``layers`` layers.
 
     Raises:
@@ -301,7 +308,7 @@ def _dev_data(dataset: Any, tag_column: str, labels: _Labels) -> Tuple[Optional[
 
 
 def _prepare(
-    dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], device: Any, log: Callable, allow_download: bool
+    dataset: Any, tag_column: str, cfg: TrainConfig, model_options: Dict[str, Any], device: Any, log: _Log, allow_download: bool
 ) -> _Run:
     """Everything before the first step, in order: labels, vocabularies and vectors, encoder, model, encoding, dev data.
 
@@ -388,21 +395,21 @@ def _dev_evaluator(run: _Run) -> Optional[Callable[[Any], EvaluationReport]]:
     return evaluate_dev
 
 
-def _metrics_writer(path: Path, done: List[dict]) -> Callable[[dict], None]:
+def _metrics_writer(path: Path, done: List[_Record]) -> Callable[[_Record], None]:
     """Starts ``path`` with the records of the epochs already ``done`` (a resumed run's); the callback appends one more."""
     from tagger.files import dumps_json
 
     with path.open("w", encoding="utf-8") as f:
         f.writelines(dumps_json(record) + "\n" for record in done)
 
-    def write_metrics(record: dict) -> None:
+    def write_metrics(record: _Record) -> None:
         with path.open("a", encoding="utf-8") as f:
             f.write(dumps_json(record, source=path.name) + "\n")
 
     return write_metrics
 
 
-def _contextual_features(run: _Run, progress: bool, log: Callable) -> Optional[List[Any]]:
+def _contextual_features(run: _Run, progress: bool, log: _Log) -> Optional[List[Any]]:
     """The training sentences' contextual features (in ``run.train_set``'s order), computed once with the dev
     sentences', which the cache keeps for scoring the dev set every epoch; None without an encoder.
     """
@@ -412,7 +419,7 @@ def _contextual_features(run: _Run, progress: bool, log: Callable) -> Optional[L
 
     started = time.perf_counter()
     sentences = [tokens for tokens in run.labels.tokens if tokens]  # the sentences _encode_training_set kept
-    features = run.contextual.features(sentences + (run.dev[0] if run.dev is not None else []), progress)[: len(sentences)]
+    features: List[Any] = run.contextual.features(sentences + (run.dev[0] if run.dev is not None else []), progress)[: len(sentences)]
     log(
         f"contextual features of {len(run.contextual.memo):,} distinct sentences in {time.perf_counter() - started:.0f}s, "
         f"{run.contextual.nbytes() / 2**20:,.0f} MiB kept in memory"
@@ -421,7 +428,13 @@ def _contextual_features(run: _Run, progress: bool, log: Callable) -> Optional[L
 
 
 def _fit(
-    run: _Run, checkpoint: Any, resume: bool, metrics_path: Path, callbacks: Sequence[Callable], progress: Optional[bool], log: Callable
+    run: _Run,
+    checkpoint: Any,
+    resume: bool,
+    metrics_path: Path,
+    callbacks: Sequence[Callable[[_Record], None]],
+    progress: Optional[bool],
+    log: _Log,
 ) -> Any:
     """Trains (or resumes) the run, appending each epoch's record to ``metrics_path``; returns the TrainResult."""
     from tagger import training
@@ -470,7 +483,7 @@ def _meta(run: _Run, dataset: Any, tag_column: str, result: Any, scores: Dict[st
     }
 
 
-def _plot_history(history: List[dict], path: Path, *, plain: bool) -> None:
+def _plot_history(history: List[_Record], path: Path, *, plain: bool) -> None:
     """training.png: training loss and dev score per epoch.
 
     Drawn with matplotlib's object API on an Agg canvas of its own: pyplot and the process-wide
@@ -520,6 +533,7 @@ def _write_model(run: _Run, result: Any, dataset: Any, tag_column: str, staging:
     _best_weights(run, result)
     scores: Dict[str, Any] = {}
     if result.best_report is not None:
+        assert run.dev_split is not None  # a best report is a dev split's
         scores[run.dev_split] = result.best_report.to_dict()
     if "test" in dataset:
         scores["test"] = evaluate(run.tagger, dataset["test"], tag_column).to_dict()
@@ -547,11 +561,11 @@ def train(
     force: bool = False,
     resume: bool = False,
     progress: Optional[bool] = None,
-    callbacks: Sequence[Callable[[dict], None]] = (),
+    callbacks: Sequence[Callable[[Dict[str, Any]], None]] = (),
     log: Optional[Callable[[str], None]] = None,
     allow_download: bool = False,
     **options: Any,
-) -> "Tagger":  # noqa: F821 (imported lazily)
+) -> Tagger:
     """Trains a tagger on ``dataset['train']`` (early stopping on ``dataset['validation']`` when
     present), writes it to ``out_dir`` and returns it.
 

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 # The encoding of sentences is torch-free and lives in tagger.tagging; re-exported here for its users.
-from tagger.tagging import CASE_CLASSES, CharIndex, EncodedSentence, FormTable, case_class, encode_sentence
+from tagger.shapes import CASE_CLASSES
+from tagger.tagging import CharIndex, EncodedSentence, FormTable, case_class, encode_sentence
 from tagger.vocab import UNK_ID
 
 __all__ = [
@@ -89,7 +90,8 @@ def make_batch(
         n = len(sentence)
         words[i, :n] = sentence.words
         forms[i, :n] = sentence.forms
-        if with_tags:
+        if tags is not None:
+            assert sentence.tags is not None, "a batch's sentences all have tags, or none has"
             tags[i, :n] = sentence.tags
     mask = np.arange(seq_len)[None, :] < lengths[:, None]
     batch = Batch(

@@ -21,7 +21,7 @@ import math
 import random
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union, overload
 
 import numpy as np
 import torch
@@ -42,7 +42,11 @@ STATE_KEY = "tagger_checkpoint"  # the safetensors metadata key that holds the J
 FREE_ON_RESUME = frozenset({"max_epochs", "patience", "max_minutes", "num_threads", "device"})
 
 # The optimiser state torch keeps per parameter: "param" means a tensor shaped like the parameter.
-OPTIMIZER_STATE = {"adam": {"step": (), "exp_avg": "param", "exp_avg_sq": "param"}, "sgd": {"momentum_buffer": "param"}}
+# Optimiser kind -> its state per parameter: key -> "param" (a tensor shaped like it) or () (a scalar).
+OPTIMIZER_STATE: Dict[str, Dict[str, Union[str, Tuple[()]]]] = {
+    "adam": {"step": (), "exp_avg": "param", "exp_avg_sq": "param"},
+    "sgd": {"momentum_buffer": "param"},
+}
 OPTIMIZER_STATE["adamw"] = OPTIMIZER_STATE["adam"]
 
 PathLike = Union[str, Path]
@@ -212,8 +216,14 @@ class SavedRun:
             raise self.error(f"{key} must be an integer {bounds}, got {value!r}")
         return value
 
+    @overload
+    def number(self, key: str) -> float: ...
+
+    @overload
+    def number(self, key: str, *, optional: bool) -> Optional[float]: ...
+
     def number(self, key: str, *, optional: bool = False) -> Optional[float]:
-        value = self.state.get(key)
+        value: Any = self.state.get(key)  # JSON: checked below
         if value is None and optional:
             return None
         if type(value) not in (int, float) or not math.isfinite(value):
@@ -257,7 +267,7 @@ class SavedRun:
 
     def python_rng(self, key: str) -> tuple:
         """A ``random.Random`` state (version 3: 624 words and an index, then the cached gauss)."""
-        value = self.state.get(key)
+        value: Any = self.state.get(key)  # JSON: checked below
         ok = isinstance(value, list) and len(value) == 3 and value[0] == 3 and isinstance(value[1], list) and len(value[1]) == 625
         ok = ok and all(type(word) is int and 0 <= word < 2**32 for word in value[1]) and value[1][-1] <= 624
         ok = ok and (value[2] is None or type(value[2]) is float)
@@ -272,7 +282,7 @@ class SavedRun:
 
     def numpy_rng(self, key: str) -> tuple:
         """A NumPy legacy ``RandomState`` state (MT19937: 624 words, position, cached gaussian)."""
-        value = self.state.get(key)
+        value: Any = self.state.get(key)  # JSON: checked below
         ok = isinstance(value, list) and len(value) == 5 and value[0] == "MT19937" and isinstance(value[1], list)
         ok = ok and len(value[1]) == 624 and all(type(word) is int and 0 <= word < 2**32 for word in value[1])
         ok = ok and type(value[2]) is int and 0 <= value[2] <= 624 and value[3] in (0, 1) and type(value[4]) in (int, float)
@@ -304,14 +314,14 @@ class SavedRun:
     def optimizer_state(self, kind: str, params: Sequence[torch.Tensor]) -> Dict[int, Dict[str, torch.Tensor]]:
         """The per-parameter state of an optimiser of ``kind`` over ``params`` (stored as ``optimizer.I.KEY``)."""
         layout = OPTIMIZER_STATE[kind]
-        found: Dict[int, set] = {}
+        found: Dict[int, Set[str]] = {}
         for name in self.tensors:
             if name.startswith("optimizer."):
-                _, index, key = (name.split(".", 2) + ["", ""])[:3]
-                if not index.isdigit() or int(index) >= len(params) or key not in layout:
+                _, digits, key = (name.split(".", 2) + ["", ""])[:3]
+                if not digits.isdigit() or int(digits) >= len(params) or key not in layout:
                     raise self.error(f"unexpected optimizer tensor {name} (the run has {len(params)} parameters, {kind})")
-                found.setdefault(int(index), set()).add(key)
-        state = {}
+                found.setdefault(int(digits), set()).add(key)
+        state: Dict[int, Dict[str, torch.Tensor]] = {}
         for index, keys in sorted(found.items()):
             if keys != set(layout):
                 raise self.error(

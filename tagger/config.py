@@ -14,7 +14,7 @@ import numbers
 import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any, Callable, Dict, Optional, Type, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Optional, Tuple, Type, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from tagger.errors import ConfigError
 from tagger.schemes import SCHEMES
@@ -59,9 +59,12 @@ C = TypeVar("C", bound="_JsonConfig")
 class _JsonConfig:
     """JSON (de)serialisation shared by both configurations: unknown keys and bad values are refused."""
 
+    if TYPE_CHECKING:  # the subclasses are dataclasses (not declared at run time: no field of its own)
+        __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+
     def to_dict(self) -> Dict[str, Any]:
         """The fields as a JSON-able dict."""
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        return dataclasses.asdict(self)
 
     def to_json(self) -> str:
         """The fields as a JSON object."""
@@ -74,7 +77,7 @@ class _JsonConfig:
         Raises:
             ConfigError: an unknown key, or a bad value (the message starts with the key).
         """
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown {cls.__name__} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", source)
@@ -93,11 +96,12 @@ class _JsonConfig:
 
     def replace(self: C, **changes: Any) -> C:
         """A copy with some fields changed (and checked again)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+        return dataclasses.replace(self, **changes)
 
     def _check_types(self) -> None:
         """Checks every field against its annotation, normalising numbers to plain int and float."""
-        for name, (check, optional) in _field_checks(type(self)).items():
+        config_class: type = type(self)  # as a plain (hashable) type for the lru_cache
+        for name, (check, optional) in _field_checks(config_class).items():
             value = getattr(self, name)
             if value is None and optional:
                 continue
@@ -139,7 +143,7 @@ _CHECKS: Dict[Any, Callable[[str, Any], Any]] = {int: _as_int, float: _as_float,
 
 
 @lru_cache(maxsize=None)
-def _field_checks(cls: type) -> Dict[str, tuple]:
+def _field_checks(cls: type) -> Dict[str, Tuple[Callable[[str, Any], Any], bool]]:
     """Field name -> (type check, whether None is allowed), from the class's annotations."""
     checks = {}
     for name, hint in get_type_hints(cls).items():
@@ -149,7 +153,7 @@ def _field_checks(cls: type) -> Dict[str, tuple]:
     return checks
 
 
-def _check_choice(option: str, value: str, choices: tuple) -> None:
+def _check_choice(option: str, value: str, choices: Tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
 

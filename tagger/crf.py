@@ -34,10 +34,13 @@ def _in_graph_capture() -> bool:
     """True while tracing, scripting, exporting or compiling, where data-dependent checks must not run."""
     if torch.jit.is_tracing() or torch.jit.is_scripting():
         return True
-    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
-    if is_compiling is None:  # torch 2.2
+    if hasattr(torch.compiler, "is_compiling"):  # torch >= 2.3
+        compiling = torch.compiler.is_compiling()
+    else:  # torch 2.2
         from torch._dynamo import is_compiling
-    if is_compiling():
+
+        compiling = is_compiling()
+    if compiling:
         return True
     is_exporting = getattr(getattr(torch, "onnx", None), "is_in_onnx_export", None)
     return bool(is_exporting is not None and is_exporting())
@@ -117,7 +120,9 @@ class CRF(nn.Module):
         """
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        emissions, mask, tags = self._validate(emissions, mask, tags)
+        emissions, mask, long_tags = self._validate(emissions, mask, tags)
+        assert long_tags is not None  # given tags come back (as long)
+        tags = long_tags
         start, transitions, end = self._constrained_scores(emissions.dtype)
         log_z = self._log_partition(emissions, mask, start, transitions, end)  # shape: (batch,)
         gold = self._score(emissions, tags, mask, start, transitions, end)  # shape: (batch,)
@@ -155,7 +160,9 @@ class CRF(nn.Module):
         Returns:
             ``(batch,)`` path scores.
         """
-        emissions, mask, tags = self._validate(emissions, mask, tags)
+        emissions, mask, long_tags = self._validate(emissions, mask, tags)
+        assert long_tags is not None  # given tags come back (as long)
+        tags = long_tags
         start, transitions, end = self._constrained_scores(emissions.dtype)
         return self._score(emissions, tags, mask, start, transitions, end)
 
@@ -448,6 +455,7 @@ class CRF(nn.Module):
                 rows = (mask[:, 1:] & ~mask[:, :-1]).any(dim=1).nonzero().flatten().tolist()
                 raise ValueError(f"mask must be left-aligned (Trues then Falses in each row), got a True after a False in rows {rows}")
             if bad_tags and bad_tags[0]:
+                assert tags is not None  # bad_tags is checked only with tags
                 real = tags[mask]
                 raise ValueError(
                     f"tags at real positions must be in [0, {self.num_tags}), got values from {real.min().item()} to {real.max().item()}"

@@ -44,7 +44,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -552,6 +552,7 @@ class _Collector:
         vectors = np.empty((n_rows, self.dim), dtype=np.float32)  # shape: (n_rows, dim)
         found = np.zeros(n_rows, dtype=bool)
         self._fill_vocab_rows(vectors[:n_vocab], found[:n_vocab], stats, seed, ngrams)
+        vector: Optional[np.ndarray] = None
         for offset, vector in enumerate(extra_rows):
             vectors[n_vocab + offset] = vector
         # Every lookup is done: free the form rows (and drop the last views into them) before the
@@ -1119,7 +1120,7 @@ def _is_gzip(path: Path) -> bool:
 def _open_binary(path: Path) -> IO[bytes]:
     """Open ``path`` for buffered binary reading, decompressing gzip (known by its magic bytes)."""
     if _is_gzip(path):
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))  # a binary stream, which typeshed's GzipFile does not declare
     return open(path, "rb", buffering=1 << 20)
 
 

@@ -117,7 +117,7 @@ class CharLSTM(nn.Module):
 
 def make_char_encoder(
     kind: str, num_chars: int, char_dim: int, hidden: int, kernel: int, dropout: float, shared_dropout: bool = True
-) -> nn.Module | None:
+) -> CharCNN | CharLSTM | None:
     if kind == "cnn":
         return CharCNN(num_chars, char_dim, hidden, kernel, dropout, shared_dropout)
     if kind == "lstm":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Sequence, Union
+from typing import Any, Dict, List, Sequence, Tuple, Union
 
 from tagger.errors import ConfigError
 from tagger.schemes import normalize_scheme, spans_from_tags, tags_from_spans
@@ -26,6 +26,10 @@ class TypeScores:
     recall: float
     f1: float
     support: int
+
+
+# Micro precision, recall, F1, macro precision, recall, F1, and the scores per type.
+_Scores = Tuple[float, float, float, float, float, float, Dict[str, TypeScores]]
 
 
 @dataclass
@@ -50,7 +54,7 @@ class EvaluationReport:
         """The score model selection uses: entity F1, or token accuracy for plain tags."""
         return self.accuracy if self.scheme == "plain" else self.f1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def to_json(self) -> str:
@@ -103,10 +107,10 @@ def token_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[s
     return correct / total if total else 0.0
 
 
-def _plain_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], accuracy: float) -> tuple:
-    true_pos: Counter = Counter()
-    gold_count: Counter = Counter()
-    pred_count: Counter = Counter()
+def _plain_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], accuracy: float) -> _Scores:
+    true_pos: Counter[str] = Counter()
+    gold_count: Counter[str] = Counter()
+    pred_count: Counter[str] = Counter()
     for gs, ps in zip(gold, predicted):
         gold_count.update(gs)
         pred_count.update(ps)
@@ -117,8 +121,9 @@ def _plain_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         recall = true_pos[tag] / gold_count[tag]
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_type[tag] = TypeScores(precision, recall, f1, gold_count[tag])
-    macro = [sum(getattr(s, k) for s in per_type.values()) / max(len(per_type), 1) for k in ("precision", "recall", "f1")]
-    return (accuracy, accuracy, accuracy, *macro, per_type)
+    count = max(len(per_type), 1)
+    macro_p, macro_r, macro_f1 = (sum(getattr(s, k) for s in per_type.values()) / count for k in ("precision", "recall", "f1"))
+    return (accuracy, accuracy, accuracy, macro_p, macro_r, macro_f1, per_type)
 
 
 def _as_iob2(tags: Sequence[str], scheme: str, strict: bool) -> List[str]:
@@ -126,7 +131,7 @@ def _as_iob2(tags: Sequence[str], scheme: str, strict: bool) -> List[str]:
     return tags_from_spans(spans_from_tags(tags, scheme, strict=strict), len(tags), "IOB2")
 
 
-def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: str, mode: str) -> tuple:
+def _entity_report(gold: List[List[str]], predicted: List[List[str]], scheme: str, mode: str) -> _Scores:
     """Entity scores: spans read by ``tagger.schemes``, counted and averaged by seqeval.
 
     seqeval's default mode only knows B/I/E/S prefixes (it reads BILOU's L-/U- as neither begin

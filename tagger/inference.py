@@ -49,7 +49,7 @@ class Tagger(TaggerBase):
         labels: Vocab,
         output_labels: Sequence[str],
         train_config: Optional[TrainConfig] = None,
-        meta: Optional[dict] = None,
+        meta: Optional[Dict[str, Any]] = None,
         mixed_precision: bool = False,
         contextual: Any = None,
     ):

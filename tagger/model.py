@@ -210,6 +210,7 @@ class SequenceTagger(nn.Module):
         """
         embedded = self.word_embedding(batch.words if words is None else words)  # shape: (batch, seq_len, word_dim)
         if form_features is None and batch.form_chars is not None:
+            assert batch.form_lengths is not None and batch.form_case is not None  # make_batch sets all three
             form_features = self.form_features(batch.form_chars, batch.form_lengths, batch.form_case)
         parts = [embedded]
         if form_features is not None:

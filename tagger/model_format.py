@@ -161,10 +161,11 @@ def _contextual_field(description: Dict[str, Any], key: str, path: Path) -> Any:
     if type(value) is not kind:  # bool is not an int here, nor an int a str
         what = ("an integer" if kind is int else "a string") + (" or null" if nullable else "")
         raise ModelFileError(f"{key} must be {what}, got {value!r}", path)
-    if kind is str and (len(value) > MAX_NAME_CHARS or "\0" in value):
-        raise ModelFileError(f"{key} is not a name ({len(value):,} characters)", path)
-    if key in _HEX and not _HEX[key].fullmatch(value):
-        raise ModelFileError(f"{key} must be {_HEX[key].pattern} (lowercase hexadecimal), got {value[:80]!r}", path)
+    if isinstance(value, str):  # kind is str
+        if len(value) > MAX_NAME_CHARS or "\0" in value:
+            raise ModelFileError(f"{key} is not a name ({len(value):,} characters)", path)
+        if key in _HEX and not _HEX[key].fullmatch(value):
+            raise ModelFileError(f"{key} must be {_HEX[key].pattern} (lowercase hexadecimal), got {value[:80]!r}", path)
     return value
 
 
@@ -274,7 +275,7 @@ def _check_tiling(entries: Mapping[str, TensorEntry], data_size: int, path: Path
         raise ModelFileError(f"the tensors end at byte {position} of the data, but it has {data_size} (corrupt?)", path)
 
 
-def compare_shapes(found: Mapping[str, Tuple[int, ...]], expected: Shapes, path: Any = None) -> None:
+def compare_shapes(found: Mapping[str, Tuple[int, ...]], expected: Mapping[str, Tuple[int, ...]], path: Any = None) -> None:
     """Checks that the weights have exactly the names and shapes config.json implies.
 
     Raises:

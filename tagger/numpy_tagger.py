@@ -30,6 +30,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from tagger.config import TaggerConfig
 from tagger.errors import ModelFileError
 from tagger.serialization import ModelFiles, check_weights, load_model_files
 from tagger.shapes import GATES, expected_shapes
@@ -99,7 +100,8 @@ class Recurrent:
         """Input projections ``inputs @ W_ih.T + biases``; inputs of shape (..., input_size)."""
         flat = inputs.reshape(-1, inputs.shape[-1]) @ self.w_ih_t
         flat += self.bias
-        return flat.reshape(*inputs.shape[:-1], flat.shape[1])
+        projected: np.ndarray = flat.reshape(*inputs.shape[:-1], flat.shape[1])
+        return projected
 
     def run(self, projected: np.ndarray, active: np.ndarray, index: Optional[np.ndarray] = None) -> np.ndarray:
         """Runs the recurrence from a zero state.
@@ -129,7 +131,7 @@ class Recurrent:
             n = int(active[t])
             previous = (out[t - 1] if t else zeros)[:n]
             state = out[t, :n]
-            x = projected[t, :n] if gathered is None else np.take(projected, index[t, :n], axis=0, out=gathered[:n])
+            x = projected[t, :n] if index is None or gathered is None else np.take(projected, index[t, :n], axis=0, out=gathered[:n])
             if self.cell == "lstm":
                 g = gates[:n]
                 np.matmul(previous, w_hh_t, out=g)
@@ -153,6 +155,7 @@ class Recurrent:
                 rz *= 0.5
                 rz += 0.5
                 candidate = recurrent[:, 2 * size :]
+                assert self.b_hn is not None  # from_weights sets it for a GRU
                 candidate += self.b_hn
                 candidate *= rz[:, :size]  # r * (W_hn h + b_hn)
                 candidate += x[:, 2 * size :]
@@ -170,7 +173,8 @@ class Recurrent:
 def active_rows(lengths: np.ndarray, steps: int) -> np.ndarray:
     """How many rows are still running at each step, shape (steps,), for lengths sorted longest first."""
     assert (np.diff(lengths) <= 0).all(), "rows must be sorted by length, longest first"
-    return (lengths[None, :] > np.arange(steps)[:, None]).sum(axis=1)
+    active: np.ndarray = (lengths[None, :] > np.arange(steps)[:, None]).sum(axis=1)
+    return active
 
 
 def reversal_index(lengths: np.ndarray, steps: int) -> np.ndarray:
@@ -207,7 +211,7 @@ class CharCNN:
             features += self.tables[j][padded[:, j : j + width]]
         features += self.bias
         features[chars == PAD_ID] = np.finfo(np.float32).min
-        pooled = features.max(axis=1)  # shape: (forms, filters)
+        pooled: np.ndarray = features.max(axis=1)  # shape: (forms, filters)
         pooled[lengths == 0] = 0.0  # the empty padding form
         return pooled
 
@@ -304,7 +308,7 @@ class NumpyTagger(TaggerBase):
                 source,
             )
         check_weights(weights, expected_shapes(config))  # load_model_files has checked more; files may come from elsewhere
-        self.config = config
+        self._config = config
         self.word_embedding = _float32(weights["word_embedding.weight"])
         self.char_encoder: Union[CharCNN, CharLSTM, None] = None
         if config.char_encoder == "cnn":
@@ -324,10 +328,11 @@ class NumpyTagger(TaggerBase):
         self.output_bias = _float32(weights["output.bias"])
         self.crf_scores: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
         if config.crf:
-            self.crf_scores = tuple(
+            start, transitions, end = (
                 _float32(np.where(weights[f"crf.allowed_{allowed}"], weights[f"crf.{name}"], FORBIDDEN_SCORE))
                 for allowed, name in (("start", "start_transitions"), ("transitions", "transitions"), ("end", "end_transitions"))
             )
+            self.crf_scores = (start, transitions, end)
         super().__init__(Vocabularies.from_files(files), files.train_config, files.meta)
 
     @classmethod
@@ -340,6 +345,10 @@ class NumpyTagger(TaggerBase):
         return cls(load_model_files(path, tensors="numpy"), source=path)
 
     # -- the network ----------------------------------------------------------------------------
+
+    @property
+    def config(self) -> TaggerConfig:
+        return self._config
 
     def _first_layer_inputs(self, forms: FormTable) -> List[np.ndarray]:
         """The first layer's input projection of every form of a chunk, per direction, shape (num_forms, gates * hidden).
@@ -377,7 +386,8 @@ class NumpyTagger(TaggerBase):
         # taking these rows reverses every sentence within its length (and undoes the reversal).
         reverse_rows = (reverse.T * batch + np.arange(batch)).ravel()  # shape: (steps * batch,)
         readings = (forms.T, np.take_along_axis(forms, reverse, axis=1).T)  # each direction's form ids, shape (steps, batch)
-        states = emissions = np.empty(0)
+        states: np.ndarray = np.empty(0)
+        emissions = states
         for layer, directions in enumerate(self.layers):
             last = layer == len(self.layers) - 1
             outputs = []
@@ -425,7 +435,8 @@ class NumpyTagger(TaggerBase):
         """Best tag ids, shape (batch, steps)."""
         if self.crf_scores is not None:
             return viterbi(emissions, lengths, *self.crf_scores)
-        return emissions.argmax(axis=2).T
+        best: np.ndarray = emissions.argmax(axis=2).T
+        return best
 
     def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
         results: List[List[str]] = [[] for _ in sentences]

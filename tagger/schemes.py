@@ -99,6 +99,13 @@ def _parse(tag: str) -> Optional[tuple[str, str]]:
     return None
 
 
+def _parsed(tag: str) -> tuple[str, str]:
+    """``_parse`` for a tag already checked to be O or PREFIX-TYPE."""
+    parsed = _parse(tag)
+    assert parsed is not None, tag
+    return parsed
+
+
 def _parse_in(tag: str, scheme: str) -> Optional[tuple[str, str]]:
     """Like ``_parse``, but None also when the prefix is not one of ``scheme``'s."""
     parsed = _parse(tag)
@@ -298,10 +305,13 @@ def spans_from_tags(tags: Sequence[str], scheme: str, *, strict: bool = False) -
 
 def _well_formed(tags: Sequence[str], span: Span, scheme: str) -> bool:
     """Whether the tags of a (leniently read) span form a valid entity of ``scheme``."""
-    parsed = [_parse_in(tag, scheme) for tag in tags[span.start : span.end]]
-    if any(p is None for p in parsed):
-        return False  # a prefix the scheme does not use (E- in BILOU, S- in IOB2, ...)
-    roles = "".join(p[0] for p in parsed)  # type: ignore[index]
+    role_list = []
+    for tag in tags[span.start : span.end]:
+        parsed = _parse_in(tag, scheme)
+        if parsed is None:
+            return False  # a prefix the scheme does not use (E- in BILOU, S- in IOB2, ...)
+        role_list.append(parsed[0])
+    roles = "".join(role_list)
     if scheme == "IOB2":
         return roles[0] == "B" and roles[1:] == "I" * (len(roles) - 1)
     if scheme == "IOB1":
@@ -462,7 +472,7 @@ def allowed_transitions(labels: Sequence[str], scheme: str) -> tuple[list[bool],
     if scheme == "plain":
         return [True] * n, [[True] * n for _ in range(n)], [True] * n
     _types_of(labels, scheme)  # raises on foreign labels
-    parsed = [_parse(label) for label in labels]
+    parsed = [_parsed(label) for label in labels]
     start = [_can_start(p, scheme) for p in parsed]
     end = [_can_end(p, scheme) for p in parsed]
     allowed = [[_can_follow(p, q, scheme) for q in parsed] for p in parsed]

@@ -19,7 +19,7 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 from tagger import __version__
 from tagger.config import PLAIN_FORMAT_VERSION, TaggerConfig, TrainConfig
@@ -353,10 +353,13 @@ def load_model_files(model_dir: PathLike, *, tensors: str = "torch") -> ModelFil
     from tagger.model_format import check_header, check_tensors, check_vocab, read_header
     from tagger.shapes import expected_shapes
 
+    load_file: Callable[[str], Dict[str, Any]]  # name -> torch tensor or NumPy array
     if tensors == "torch":
         from safetensors.torch import load_file
     elif tensors == "numpy":
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load_file as load_arrays
+
+        load_file = load_arrays
     else:
         raise ValueError(f"tensors must be 'torch' or 'numpy', got {tensors!r}")
     path = Path(model_dir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import islice, tee
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -20,7 +20,6 @@ from tagger.config import TaggerConfig, TrainConfig
 from tagger.results import TaggedSentence, TagInput, input_sentences
 from tagger.schemes import Span, convert_tags, spans_from_tags
 from tagger.serialization import ModelFiles
-from tagger.shapes import CASE_CLASSES  # noqa: F401 (re-exported: tagger.batching imports it from here)
 from tagger.vocab import UNK_ID, Vocab, WordVocab
 
 
@@ -83,7 +82,7 @@ class FormTable:
         self.max_word_length = max_word_length
         self.ids: Dict[str, int] = {"": 0}
         self.forms: List[str] = [""]
-        self._arrays: Optional[tuple] = None
+        self._arrays: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
     def __len__(self) -> int:
         return len(self.forms)
@@ -106,7 +105,7 @@ class FormTable:
         half = self.max_word_length // 2
         return form if len(form) <= self.max_word_length else form[:half] + form[-half:]
 
-    def arrays(self) -> tuple:
+    def arrays(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(chars (F, L) int64, lengths (F,) int64, case (F,) int64) over every form so far."""
         if self._arrays is None:
             clipped = [self._clipped(form) for form in self.forms]
@@ -189,7 +188,7 @@ class TaggerBase:
     """What every tagging engine shares: the vocabularies, the conversion of predicted ids to the
     corpus's labels, and the prediction interface over chunks of sentences.
 
-    Subclasses set ``config`` before calling this constructor, and implement ``_predict_chunk``.
+    Subclasses provide ``config`` (ready before this constructor runs) and implement ``_predict_chunk``.
 
     Args:
         vocabularies: Words, characters and labels.
@@ -197,9 +196,7 @@ class TaggerBase:
         meta: Training scores, corpus and version information.
     """
 
-    config: TaggerConfig
-
-    def __init__(self, vocabularies: Vocabularies, train_config: Optional[TrainConfig] = None, meta: Optional[dict] = None):
+    def __init__(self, vocabularies: Vocabularies, train_config: Optional[TrainConfig] = None, meta: Optional[Dict[str, Any]] = None):
         self.word_vocab, self.char_vocab, self.label_vocab, output_labels = vocabularies
         self.output_labels = list(output_labels)
         self.train_config = train_config or TrainConfig()
@@ -208,6 +205,11 @@ class TaggerBase:
         # A CRF's paths are valid, so labels convert one by one; softmax output is converted in context.
         labels = self.label_vocab.items
         self._label_map = label_map(labels, self.config.training_scheme, self.config.output_scheme) if self.config.crf else None
+
+    @property
+    def config(self) -> TaggerConfig:
+        """The architecture: sizes, cell, char encoder, schemes, CRF or softmax."""
+        raise NotImplementedError
 
     @property
     def labels(self) -> List[str]:

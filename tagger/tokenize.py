@@ -28,6 +28,7 @@ from typing import (
     IO,
     Any,
     Callable,
+    Generator,
     Iterable,
     Iterator,
     List,
@@ -203,7 +204,7 @@ def split_stream(source: Union[IO[str], Iterable[str]], *, chunk_chars: int = DE
 def _pieces(source: Union[IO[str], Iterable[str]], chunk_chars: int) -> Iterator[str]:
     read = getattr(source, "read", None)
     if read is None:
-        yield from source  # type: ignore[misc]
+        yield from source
         return
     while True:
         piece = read(chunk_chars)
@@ -220,7 +221,7 @@ def _last_paragraph_break(buffer: str) -> Optional[int]:
     return cut
 
 
-def _emit_complete_sentences(buffer: str, base: int, chunk_chars: int) -> Iterator[TokenizedSentence]:
+def _emit_complete_sentences(buffer: str, base: int, chunk_chars: int) -> Generator[TokenizedSentence, None, int]:
     """Yield the sentences of ``buffer`` but its last (maybe unfinished) one; returns where that one starts.
 
     When the last sentence is itself long, it is cut at its last whitespace, so the text kept

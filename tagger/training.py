@@ -537,6 +537,7 @@ class _Trainer:
         if self.average is not None:
             self.average.load(state.averages, state.average_updates)
         if self.scaler is not None:
+            assert state.scaler is not None  # checked: a scaler's state exactly when the run has a scaler
             self.scaler.load_state_dict(state.scaler)
         self._set_rng_states(state.rngs)
         random.setstate(state.python_rng)
