@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 CONLL2003_POS = tuple(
     """
@@ -93,10 +93,10 @@ class CorpusSchema:
     hub: tuple[tuple[str, Optional[str]], ...]
 
 
-def _schema(**kwargs: object) -> CorpusSchema:
+def _schema(**kwargs: Any) -> CorpusSchema:
     for key in ("files", "label_names", "file_schemes", "hub_schemes"):
-        kwargs[key] = MappingProxyType(dict(kwargs[key]))  # type: ignore[call-overload]
-    return CorpusSchema(**kwargs)  # type: ignore[arg-type]
+        kwargs[key] = MappingProxyType(dict(kwargs[key]))
+    return CorpusSchema(**kwargs)
 
 
 _SPLIT_FILES_TXT = {"train": "train.txt", "validation": "dev.txt", "test": "test.txt"}

@@ -51,7 +51,7 @@ from tagger.errors import ConfigError, OutputError
 try:
     import fcntl
 except ImportError:  # Windows: no flock; the lock is then advisory only by name
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: mypy types the name as the module
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -237,7 +237,8 @@ def _open_through(target: OutputTarget) -> int:
     """A descriptor writing straight to a device, FIFO or one of the process's descriptors."""
     try:
         if target.kind == "descriptor":
-            return os.dup(target.fd)  # type: ignore[arg-type]
+            assert target.fd is not None  # a descriptor target has one
+            return os.dup(target.fd)
         return os.open(target.path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise _error(exc, target.shown) from None
