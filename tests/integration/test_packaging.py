@@ -36,6 +36,12 @@ def test_wheel_has_the_one_top_level_package_tagger(wheel: Path) -> None:
     assert {"tagger/corpora/hf.py", "tagger/cli/main.py", "tagger/__main__.py"} <= set(names)
 
 
+def test_wheel_marks_the_package_typed(wheel: Path) -> None:
+    """PEP 561: ``py.typed`` tells type checkers to read tagger's own annotations."""
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("tagger/py.typed") == b""
+
+
 def test_installs_beside_a_distribution_with_top_level_cli_and_corpora(wheel: Path, tmp_path: Path) -> None:
     dummy = tmp_path / "dummy"
     (dummy / "corpora").mkdir(parents=True)
@@ -44,7 +50,7 @@ def test_installs_beside_a_distribution_with_top_level_cli_and_corpora(wheel: Pa
     (dummy / "setup.py").write_text(
         "from setuptools import setup\nsetup(name='dummy-cli', version='1.0', py_modules=['cli'], packages=['corpora'])\n", encoding="utf-8"
     )
-    pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(dummy))
+    pip("wheel", "--no-deps", "-q", "-w", str(tmp_path), str(dummy))
     target = tmp_path / "site"
     for built in (wheel, next(tmp_path.glob("dummy_cli-*.whl"))):
         pip("install", "--no-deps", "--no-compile", "-q", "--target", str(target), str(built))
