@@ -14,7 +14,7 @@ float16/bfloat16 are computed in float32; float32 and float64 inputs are kept as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -30,17 +30,27 @@ REDUCTIONS = ("none", "sum", "mean", "token_mean")
 _FAST_FLOOR_FACTOR = 2.0**24
 
 
+def _compiler_is_compiling() -> Callable[[], bool]:
+    """torch.compiler.is_compiling (torch >= 2.3), else torch._dynamo's (torch 2.2).
+
+    Looked up once, at import: torch 2.2's dynamo cannot trace ``hasattr`` on a module, so the
+    lookup must not happen inside a traced or exported function.
+    """
+    if hasattr(torch.compiler, "is_compiling"):
+        return torch.compiler.is_compiling
+    from torch._dynamo import is_compiling
+
+    return is_compiling
+
+
+_is_compiling = _compiler_is_compiling()
+
+
 def _in_graph_capture() -> bool:
     """True while tracing, scripting, exporting or compiling, where data-dependent checks must not run."""
     if torch.jit.is_tracing() or torch.jit.is_scripting():
         return True
-    if hasattr(torch.compiler, "is_compiling"):  # torch >= 2.3
-        compiling = torch.compiler.is_compiling()
-    else:  # torch 2.2
-        from torch._dynamo import is_compiling
-
-        compiling = is_compiling()
-    if compiling:
+    if _is_compiling():
         return True
     is_exporting = getattr(getattr(torch, "onnx", None), "is_in_onnx_export", None)
     return bool(is_exporting is not None and is_exporting())

@@ -353,6 +353,28 @@ def test_viterbi_tensor_traces_without_data_dependent_control_flow() -> None:
         assert torch.allclose(traced_scores, expected_scores)
 
 
+def test_viterbi_tensor_exports_with_static_shapes() -> None:
+    # Every supported torch (2.2 too): the checks' compile test must be traceable by dynamo.
+    crf = make_crf(True)
+    emissions, _, mask = make_batch(dtype=torch.float32)
+
+    class Decode(torch.nn.Module):
+        def __init__(self, crf: CRF) -> None:
+            super().__init__()
+            self.crf = crf
+
+        def forward(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.crf.viterbi_tensor(emissions, mask)
+
+    exported_tags, exported_scores = torch.export.export(Decode(crf), (emissions, mask)).module()(emissions, mask)
+    expected_tags, expected_scores = crf.viterbi_tensor(emissions, mask)
+    assert torch.equal(exported_tags, expected_tags) and torch.allclose(exported_scores, expected_scores)
+
+
+@pytest.mark.skipif(
+    tuple(int(part) for part in torch.__version__.split(".")[:2]) < (2, 3),
+    reason="torch.export of a dynamic batch needs torch >= 2.3 (torch 2.2's shape-constraint solver asserts)",
+)
 def test_viterbi_tensor_exports_with_dynamic_batch() -> None:
     # The time loop unrolls, so seq_len is fixed in an exported graph; the batch size may vary.
     import torch.export as export
