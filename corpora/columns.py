@@ -235,6 +235,7 @@ def read_columns(
 
 
 def _read_columns(path: str, num_columns: Optional[int], names: tuple[str, ...], max_sentence_length: int) -> Iterator[Sentence]:
+    # One loop over the lines, kept inline for speed: only errors and finished sentences call out.
     rows: list[list[str]] = []
     first_line = 0
     document = 0
@@ -249,8 +250,7 @@ def _read_columns(path: str, num_columns: Optional[int], names: tuple[str, ...],
         for line_no, line in enumerate(handle, 1):
             if line.isspace():
                 if rows:
-                    columns = tuple(map(list, zip(*rows)))
-                    yield Sentence(columns[0], columns, path, first_line, document, {}, names)
+                    yield make_sentence(rows, 0, path, first_line, document, {}, names)
                     emitted += 1
                     document_has_sentences = True
                     rows = []
@@ -259,8 +259,7 @@ def _read_columns(path: str, num_columns: Optional[int], names: tuple[str, ...],
                 raise nul_error(path, line_no, line)
             if line.startswith("-DOCSTART-") and (len(line) == 10 or line[10].isspace()):
                 if rows:
-                    columns = tuple(map(list, zip(*rows)))
-                    yield Sentence(columns[0], columns, path, first_line, document, {}, names)
+                    yield make_sentence(rows, 0, path, first_line, document, {}, names)
                     emitted += 1
                     document_has_sentences = True
                     rows = []
@@ -277,32 +276,49 @@ def _read_columns(path: str, num_columns: Optional[int], names: tuple[str, ...],
             else:
                 fields = _ASCII_BLANKS.split(line.strip(" \t\n\r\f\v"))
             if len(fields) != expected:
-                if expected is None:
-                    expected, expected_from = len(fields), f"as on line {line_no}"
-                else:
-                    raise CorpusFormatError(
-                        f"expected {expected} columns ({expected_from}), got {len(fields)}: {shorten(line)}",
-                        path=path,
-                        line=line_no,
-                    )
+                if expected is not None:
+                    raise _column_count_error(path, line_no, line, expected, expected_from, len(fields))
+                expected, expected_from = len(fields), f"as on line {line_no}"
             if not rows:
                 first_line = line_no
             elif len(rows) >= max_sentence_length:
-                raise CorpusFormatError(
-                    f"sentence starting on line {first_line} is longer than max_sentence_length="
-                    f"{max_sentence_length} tokens (is a blank line missing between sentences?)",
-                    path=path,
-                    line=line_no,
-                )
+                raise too_long_error(path, line_no, first_line, max_sentence_length, "tokens")
             rows.append(fields)
     except UnicodeDecodeError as exc:
         raise decode_error(path, exc) from None
     finally:
         handle.close()
     if rows:
-        columns = tuple(map(list, zip(*rows)))
-        yield Sentence(columns[0], columns, path, first_line, document, {}, names)
+        yield make_sentence(rows, 0, path, first_line, document, {}, names)
         emitted += 1
     if not emitted:
-        what = "the file is empty" if line_no == 0 else "only blank lines and -DOCSTART-"
-        raise CorpusFormatError(f"no sentences ({what})", path=path, line=max(line_no, 1))
+        raise no_sentences_error(path, line_no, "only blank lines and -DOCSTART-")
+
+
+def make_sentence(
+    rows: list[list[str]], token_column: int, path: str, first_line: int, document: int, metadata: dict[str, str], names: tuple[str, ...]
+) -> Sentence:
+    """The ``Sentence`` of a sentence's rows (one list of fields per token), its tokens column ``token_column``."""
+    columns = tuple(map(list, zip(*rows)))
+    return Sentence(columns[token_column], columns, path, first_line, document, metadata, names)
+
+
+def _column_count_error(path: str, line_no: int, line: str, expected: int, expected_from: str, got: int) -> CorpusFormatError:
+    """The error for a row whose column count differs from the file's."""
+    return CorpusFormatError(f"expected {expected} columns ({expected_from}), got {got}: {shorten(line)}", path=path, line=line_no)
+
+
+def too_long_error(path: str, line_no: int, first_line: int, max_sentence_length: int, unit: str) -> CorpusFormatError:
+    """The error for a sentence that reaches line ``line_no`` with ``max_sentence_length`` ``unit`` already."""
+    return CorpusFormatError(
+        f"sentence starting on line {first_line} is longer than max_sentence_length="
+        f"{max_sentence_length} {unit} (is a blank line missing between sentences?)",
+        path=path,
+        line=line_no,
+    )
+
+
+def no_sentences_error(path: str, lines: int, otherwise: str) -> CorpusFormatError:
+    """The error for a file of ``lines`` lines without a sentence; ``otherwise`` says what it held, when not empty."""
+    what = "the file is empty" if lines == 0 else otherwise
+    return CorpusFormatError(f"no sentences ({what})", path=path, line=max(lines, 1))

@@ -11,7 +11,7 @@ whitespace-only) line ends a sentence; the last one is kept without it.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Optional
 
 from tagger.corpora.columns import (
     MAX_SENTENCE_LENGTH,
@@ -19,9 +19,12 @@ from tagger.corpora.columns import (
     Sentence,
     check_file,
     decode_error,
+    make_sentence,
+    no_sentences_error,
     nul_error,
     open_text,
     shorten,
+    too_long_error,
 )
 from tagger.errors import CorpusFormatError
 
@@ -51,6 +54,7 @@ def read_conllu(path: PathLike, *, max_sentence_length: int = MAX_SENTENCE_LENGT
 
 
 def _read_conllu(path: str, max_sentence_length: int) -> Iterator[Sentence]:
+    # One loop over the lines, kept inline for speed: only errors and finished sentences call out.
     rows: list[list[str]] = []
     metadata: dict[str, str] = {}
     in_sentence = False  # a word, range or empty-node line was seen since the last blank line
@@ -64,23 +68,18 @@ def _read_conllu(path: str, max_sentence_length: int) -> Iterator[Sentence]:
         for line_no, line in enumerate(handle, 1):
             if line.isspace():
                 if rows:
-                    columns = tuple(map(list, zip(*rows)))
-                    yield Sentence(columns[1], columns, path, first_line, document, metadata, CONLLU_COLUMNS)
+                    yield make_sentence(rows, 1, path, first_line, document, metadata, CONLLU_COLUMNS)
                     emitted += 1
                     document_has_sentences = True
                 elif in_sentence:
-                    raise CorpusFormatError("sentence without any word line (only ranges or empty nodes)", path=path, line=line_no)
+                    raise _no_words_error(path, line_no)
                 rows, metadata, in_sentence = [], {}, False
                 continue
             if "\x00" in line:
                 raise nul_error(path, line_no, line)
             if line.startswith("#"):
                 if in_sentence:
-                    raise CorpusFormatError(
-                        "comment inside a sentence (comments must come before its first word line): " + shorten(line),
-                        path=path,
-                        line=line_no,
-                    )
+                    raise _error("comment inside a sentence (comments must come before its first word line)", path, line_no, line)
                 key, _, value = line[1:].partition("=")
                 key = key.strip()
                 if key.startswith("newdoc") and document_has_sentences:
@@ -90,46 +89,37 @@ def _read_conllu(path: str, max_sentence_length: int) -> Iterator[Sentence]:
                 continue
             fields = line.rstrip("\n").split("\t")
             if len(fields) != 10:
-                raise CorpusFormatError(
-                    f"expected 10 tab-separated CoNLL-U columns, got {len(fields)}: {shorten(line)}",
-                    path=path,
-                    line=line_no,
-                )
+                raise _error(f"expected 10 tab-separated CoNLL-U columns, got {len(fields)}", path, line_no, line)
             word_id = fields[0]
             in_sentence = True
             if word_id.isdigit() and word_id.isascii():
                 if not rows:
                     first_line = line_no
                 elif len(rows) >= max_sentence_length:
-                    raise CorpusFormatError(
-                        f"sentence starting on line {first_line} is longer than max_sentence_length="
-                        f"{max_sentence_length} words (is a blank line missing between sentences?)",
-                        path=path,
-                        line=line_no,
-                    )
+                    raise too_long_error(path, line_no, first_line, max_sentence_length, "words")
                 if word_id != str(len(rows) + 1):
-                    raise CorpusFormatError(
-                        f"word ID {word_id} where {len(rows) + 1} was expected (is a blank line missing?)",
-                        path=path,
-                        line=line_no,
-                    )
+                    raise _error(f"word ID {word_id} where {len(rows) + 1} was expected (is a blank line missing?)", path, line_no)
                 rows.append(fields)
             elif not _SKIPPED_ID.fullmatch(word_id):
-                raise CorpusFormatError(
-                    f"bad ID {word_id!r}: expected an integer, a range like 3-4 or an empty node like 8.1",
-                    path=path,
-                    line=line_no,
-                )
+                raise _error(f"bad ID {word_id!r}: expected an integer, a range like 3-4 or an empty node like 8.1", path, line_no)
     except UnicodeDecodeError as exc:
         raise decode_error(path, exc) from None
     finally:
         handle.close()
     if rows:
-        columns = tuple(map(list, zip(*rows)))
-        yield Sentence(columns[1], columns, path, first_line, document, metadata, CONLLU_COLUMNS)
+        yield make_sentence(rows, 1, path, first_line, document, metadata, CONLLU_COLUMNS)
         emitted += 1
     elif in_sentence:
-        raise CorpusFormatError("sentence without any word line (only ranges or empty nodes)", path=path, line=line_no)
+        raise _no_words_error(path, line_no)
     if not emitted:
-        what = "the file is empty" if line_no == 0 else "no word lines"
-        raise CorpusFormatError(f"no sentences ({what})", path=path, line=max(line_no, 1))
+        raise no_sentences_error(path, line_no, "no word lines")
+
+
+def _error(problem: str, path: str, line_no: int, line: Optional[str] = None) -> CorpusFormatError:
+    """The error for a malformed line: the problem, then the line itself (shortened) when given."""
+    return CorpusFormatError(problem if line is None else f"{problem}: {shorten(line)}", path=path, line=line_no)
+
+
+def _no_words_error(path: str, line_no: int) -> CorpusFormatError:
+    """The error for a sentence that has range or empty-node lines but no word line."""
+    return CorpusFormatError("sentence without any word line (only ranges or empty nodes)", path=path, line=line_no)
