@@ -415,6 +415,22 @@ class CRF(nn.Module):
 
         Returns the emissions in the compute dtype (float32 for half precision) and tags as long.
         """
+        # torch.jit.trace turns sizes into tensors, and comparing them would emit TracerWarnings and bake
+        # this input's shape into the trace, so size checks run only outside jit tracing.
+        check_sizes = not torch.jit.is_tracing()
+        self._check_emissions(emissions, check_sizes)
+        _check_mask(mask, emissions, check_sizes)
+        if tags is not None:
+            _check_tags(tags, emissions, check_sizes)
+            tags = tags.long()
+        if not _in_graph_capture():
+            self._check_values(mask, tags)
+        # Half precision would lose too much in long sums of scores: compute in float32 then.
+        compute_dtype = torch.promote_types(emissions.dtype, torch.float32)
+        return emissions.to(compute_dtype), mask, tags
+
+    def _check_emissions(self, emissions: torch.Tensor, check_sizes: bool) -> None:
+        """Check the emissions' type, rank, dtype, num_tags, seq_len (with ``check_sizes``) and device."""
         if not isinstance(emissions, torch.Tensor):
             raise ValueError(f"emissions must be a torch.Tensor, got {type(emissions).__name__}")
         if emissions.dim() != 3:
@@ -423,54 +439,56 @@ class CRF(nn.Module):
             )
         if not emissions.is_floating_point():
             raise ValueError(f"emissions must be a floating-point tensor, got {emissions.dtype}")
-        # torch.jit.trace turns sizes into tensors, and comparing them would emit TracerWarnings and bake
-        # this input's shape into the trace, so size checks run only outside jit tracing.
-        check_sizes = not torch.jit.is_tracing()
-        batch_size, seq_len, num_tags = emissions.shape
+        num_tags, seq_len = emissions.shape[2], emissions.shape[1]
         if check_sizes and num_tags != self.num_tags:
             raise ValueError(f"emissions must have num_tags={self.num_tags} in the last dimension, got {num_tags}")
         if check_sizes and seq_len < 1:
             raise ValueError(f"emissions must have seq_len >= 1, got shape {tuple(emissions.shape)}")
         if emissions.device != self.transitions.device:
             raise ValueError(f"emissions must be on the CRF's device {self.transitions.device}, got {emissions.device}")
-        if not isinstance(mask, torch.Tensor):
-            raise ValueError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
-        if mask.dtype != torch.bool:
-            raise ValueError(f"mask must have dtype torch.bool, got {mask.dtype}")
-        if mask.dim() != 2 or (check_sizes and tuple(mask.shape) != (batch_size, seq_len)):
-            raise ValueError(f"mask must have shape (batch, seq_len) = {(batch_size, seq_len)}, got {tuple(mask.shape)}")
-        if mask.device != emissions.device:
-            raise ValueError(f"mask must be on the emissions' device {emissions.device}, got {mask.device}")
+
+    def _check_values(self, mask: torch.Tensor, tags: torch.Tensor | None) -> None:
+        """The data-dependent checks (mask left-aligned and never empty, tags in range), in one device->host transfer."""
+        problems = [~mask[:, 0].all(), (mask[:, 1:] & ~mask[:, :-1]).any()]
         if tags is not None:
-            if not isinstance(tags, torch.Tensor):
-                raise ValueError(f"tags must be a torch.Tensor, got {type(tags).__name__}")
-            if tags.is_floating_point() or tags.is_complex() or tags.dtype == torch.bool:
-                raise ValueError(f"tags must have an integer dtype (torch.long), got {tags.dtype}")
-            if tags.dim() != 2 or (check_sizes and tuple(tags.shape) != (batch_size, seq_len)):
-                raise ValueError(f"tags must have shape (batch, seq_len) = {(batch_size, seq_len)}, got {tuple(tags.shape)}")
-            if tags.device != emissions.device:
-                raise ValueError(f"tags must be on the emissions' device {emissions.device}, got {tags.device}")
-            tags = tags.long()
+            problems.append((((tags < 0) | (tags >= self.num_tags)) & mask).any())
+        first_missing, has_gap, *bad_tags = torch.stack(problems).tolist()
+        if first_missing:
+            rows = (~mask[:, 0]).nonzero().flatten().tolist()
+            raise ValueError(f"mask[:, 0] must be all True (every sentence non-empty), got False in rows {rows}")
+        if has_gap:
+            rows = (mask[:, 1:] & ~mask[:, :-1]).any(dim=1).nonzero().flatten().tolist()
+            raise ValueError(f"mask must be left-aligned (Trues then Falses in each row), got a True after a False in rows {rows}")
+        if bad_tags and bad_tags[0]:
+            assert tags is not None  # bad_tags is checked only with tags
+            real = tags[mask]
+            raise ValueError(
+                f"tags at real positions must be in [0, {self.num_tags}), got values from {real.min().item()} to {real.max().item()}"
+            )
 
-        if not _in_graph_capture():
-            # Data-dependent checks, gathered into one device->host transfer.
-            problems = [~mask[:, 0].all(), (mask[:, 1:] & ~mask[:, :-1]).any()]
-            if tags is not None:
-                problems.append((((tags < 0) | (tags >= self.num_tags)) & mask).any())
-            first_missing, has_gap, *bad_tags = torch.stack(problems).tolist()
-            if first_missing:
-                rows = (~mask[:, 0]).nonzero().flatten().tolist()
-                raise ValueError(f"mask[:, 0] must be all True (every sentence non-empty), got False in rows {rows}")
-            if has_gap:
-                rows = (mask[:, 1:] & ~mask[:, :-1]).any(dim=1).nonzero().flatten().tolist()
-                raise ValueError(f"mask must be left-aligned (Trues then Falses in each row), got a True after a False in rows {rows}")
-            if bad_tags and bad_tags[0]:
-                assert tags is not None  # bad_tags is checked only with tags
-                real = tags[mask]
-                raise ValueError(
-                    f"tags at real positions must be in [0, {self.num_tags}), got values from {real.min().item()} to {real.max().item()}"
-                )
 
-        # Half precision would lose too much in long sums of scores: compute in float32 then.
-        compute_dtype = torch.promote_types(emissions.dtype, torch.float32)
-        return emissions.to(compute_dtype), mask, tags
+def _check_mask(mask: torch.Tensor, emissions: torch.Tensor, check_sizes: bool) -> None:
+    """Check that the mask is a bool tensor of shape (batch, seq_len) on the emissions' device."""
+    if not isinstance(mask, torch.Tensor):
+        raise ValueError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise ValueError(f"mask must have dtype torch.bool, got {mask.dtype}")
+    _check_layout("mask", mask, emissions, check_sizes)
+
+
+def _check_tags(tags: torch.Tensor, emissions: torch.Tensor, check_sizes: bool) -> None:
+    """Check that the tags are an integer tensor of shape (batch, seq_len) on the emissions' device."""
+    if not isinstance(tags, torch.Tensor):
+        raise ValueError(f"tags must be a torch.Tensor, got {type(tags).__name__}")
+    if tags.is_floating_point() or tags.is_complex() or tags.dtype == torch.bool:
+        raise ValueError(f"tags must have an integer dtype (torch.long), got {tags.dtype}")
+    _check_layout("tags", tags, emissions, check_sizes)
+
+
+def _check_layout(name: str, value: torch.Tensor, emissions: torch.Tensor, check_sizes: bool) -> None:
+    """Check that ``value`` (the mask or the tags) has shape (batch, seq_len) and the emissions' device."""
+    expected = (emissions.shape[0], emissions.shape[1])
+    if value.dim() != 2 or (check_sizes and tuple(value.shape) != expected):
+        raise ValueError(f"{name} must have shape (batch, seq_len) = {expected}, got {tuple(value.shape)}")
+    if value.device != emissions.device:
+        raise ValueError(f"{name} must be on the emissions' device {emissions.device}, got {value.device}")
