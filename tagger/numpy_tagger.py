@@ -118,56 +118,72 @@ class Recurrent:
             Hidden states, shape (steps, batch, hidden); 0 where a row had ended.
         """
         steps, batch = (index if index is not None else projected).shape[:2]
-        size = self.hidden
-        out = np.zeros((steps, batch, size), dtype=np.float32)
-        zeros = np.zeros((batch, size), dtype=np.float32)
-        width = GATES[self.cell] * size
-        gates = np.empty((batch, width), dtype=np.float32)
-        gathered = np.empty((batch, width), dtype=np.float32) if index is not None else None
-        memory = np.zeros((batch, size), dtype=np.float32)  # LSTM cell state
-        scratch = np.empty((batch, size), dtype=np.float32)
-        w_hh_t = self.w_hh_t
+        out = np.zeros((steps, batch, self.hidden), dtype=np.float32)
+        zeros = np.zeros((batch, self.hidden), dtype=np.float32)
+        gates = np.empty((batch, GATES[self.cell] * self.hidden), dtype=np.float32)
+        gathered = np.empty_like(gates) if index is not None else None
+        memory = np.zeros_like(zeros)  # LSTM cell state
+        scratch = np.empty_like(zeros)
+        step = {"lstm": self._lstm_step, "gru": self._gru_step}.get(self.cell, self._rnn_step)  # chosen once, not per step
         for t in range(steps):
             n = int(active[t])
             previous = (out[t - 1] if t else zeros)[:n]
-            state = out[t, :n]
             x = projected[t, :n] if index is None or gathered is None else np.take(projected, index[t, :n], axis=0, out=gathered[:n])
-            if self.cell == "lstm":
-                g = gates[:n]
-                np.matmul(previous, w_hh_t, out=g)
-                g += x
-                np.tanh(g, out=g)
-                sigmoid = g[:, : 3 * size]
-                sigmoid *= 0.5
-                sigmoid += 0.5
-                c, tmp = memory[:n], scratch[:n]
-                c *= g[:, size : 2 * size]  # forget
-                np.multiply(g[:, :size], g[:, 3 * size :], out=tmp)  # input * candidate
-                c += tmp
-                np.tanh(c, out=tmp)
-                np.multiply(g[:, 2 * size : 3 * size], tmp, out=state)  # output * tanh(c)
-            elif self.cell == "gru":
-                recurrent = gates[:n]
-                np.matmul(previous, w_hh_t, out=recurrent)
-                rz = recurrent[:, : 2 * size]
-                rz += x[:, : 2 * size]
-                np.tanh(rz, out=rz)
-                rz *= 0.5
-                rz += 0.5
-                candidate = recurrent[:, 2 * size :]
-                assert self.b_hn is not None  # from_weights sets it for a GRU
-                candidate += self.b_hn
-                candidate *= rz[:, :size]  # r * (W_hn h + b_hn)
-                candidate += x[:, 2 * size :]
-                np.tanh(candidate, out=candidate)
-                np.subtract(previous, candidate, out=state)  # h' = n + z * (h - n) = (1 - z) * n + z * h
-                state *= rz[:, size:]
-                state += candidate
-            else:
-                np.matmul(previous, w_hh_t, out=state)
-                state += x
-                np.tanh(state, out=state)
+            step(previous, x, out[t, :n], gates, memory, scratch)
         return out
+
+    # One time step of each cell over the n rows still running, in place: ``previous`` and ``x``
+    # (the input projections) are read, ``state`` (this step's rows of ``run``'s output) receives
+    # the hidden state. ``gates`` and ``scratch`` (work space) and ``memory`` (the LSTM cell state)
+    # come whole, and a step slices the first n rows of those it uses: a plain RNN uses none.
+
+    def _lstm_step(
+        self, previous: np.ndarray, x: np.ndarray, state: np.ndarray, gates: np.ndarray, memory: np.ndarray, scratch: np.ndarray
+    ) -> None:
+        """One LSTM step (gates i, f, o, g; the sigmoid gates' weights halved)."""
+        size, n = self.hidden, len(state)
+        gates, memory, scratch = gates[:n], memory[:n], scratch[:n]
+        np.matmul(previous, self.w_hh_t, out=gates)
+        gates += x
+        np.tanh(gates, out=gates)
+        sigmoid = gates[:, : 3 * size]
+        sigmoid *= 0.5
+        sigmoid += 0.5
+        memory *= gates[:, size : 2 * size]  # forget
+        np.multiply(gates[:, :size], gates[:, 3 * size :], out=scratch)  # input * candidate
+        memory += scratch
+        np.tanh(memory, out=scratch)
+        np.multiply(gates[:, 2 * size : 3 * size], scratch, out=state)  # output * tanh(c)
+
+    def _gru_step(
+        self, previous: np.ndarray, x: np.ndarray, state: np.ndarray, gates: np.ndarray, memory: np.ndarray, scratch: np.ndarray
+    ) -> None:
+        """One GRU step (gates r, z, n; r and z's weights halved); ``memory`` and ``scratch`` are unused."""
+        size = self.hidden
+        gates = gates[: len(state)]
+        np.matmul(previous, self.w_hh_t, out=gates)
+        rz = gates[:, : 2 * size]
+        rz += x[:, : 2 * size]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        candidate = gates[:, 2 * size :]
+        assert self.b_hn is not None  # from_weights sets it for a GRU
+        candidate += self.b_hn
+        candidate *= rz[:, :size]  # r * (W_hn h + b_hn)
+        candidate += x[:, 2 * size :]
+        np.tanh(candidate, out=candidate)
+        np.subtract(previous, candidate, out=state)  # h' = n + z * (h - n) = (1 - z) * n + z * h
+        state *= rz[:, size:]
+        state += candidate
+
+    def _rnn_step(
+        self, previous: np.ndarray, x: np.ndarray, state: np.ndarray, gates: np.ndarray, memory: np.ndarray, scratch: np.ndarray
+    ) -> None:
+        """One tanh RNN step; only ``previous``, ``x`` and ``state`` are used."""
+        np.matmul(previous, self.w_hh_t, out=state)
+        state += x
+        np.tanh(state, out=state)
 
 
 def active_rows(lengths: np.ndarray, steps: int) -> np.ndarray:
