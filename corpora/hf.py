@@ -101,37 +101,38 @@ def load_corpus(
         raise ConfigError(f"repair_tags must be True, False or None, got {repair_tags!r}")
     if to_scheme is not None:
         to_scheme = schemes.normalize_scheme(to_scheme)
+    options = (format, tag_column, column_names)
     if isinstance(name_or_files, Mapping):
-        if split_files is not None:
-            raise ConfigError("split_files is for known corpus names; pass the dict of split -> path alone")
-        files = {str(split): os.fspath(path) for split, path in name_or_files.items()}
-        if not files:
-            raise ConfigError("no files given: the dict of split -> path is empty")
-        for split in files:
-            if not _SPLIT_NAME.fullmatch(split):
-                raise ConfigError(f"bad split name {split!r}: use letters, digits and underscores (train, validation)")
-        return _load_generic(files, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length, bool(repair_tags))
+        files = _split_dict(name_or_files, split_files)
+        return _load_generic(files, *options, to_scheme, cache_dir, max_sentence_length, bool(repair_tags))
     if not isinstance(name_or_files, (str, os.PathLike)):
         raise ConfigError(f"expected a corpus name, a path or a dict split -> path, got {type(name_or_files).__name__}")
     name = os.fspath(name_or_files)
     if isinstance(name_or_files, str) and name in KNOWN_CORPORA and not os.path.isfile(name):
-        return _load_known(
-            KNOWN_CORPORA[name],
-            data_dir,
-            format,
-            tag_column,
-            column_names,
-            split_files,
-            to_scheme,
-            cache_dir,
-            max_sentence_length,
-            repair_tags is not False,
-        )
+        schema = KNOWN_CORPORA[name]
+        return _load_known(schema, data_dir, *options, split_files, to_scheme, cache_dir, max_sentence_length, repair_tags is not False)
     if split_files is not None:
         raise ConfigError("split_files is for known corpus names; pass a dict of split -> path instead")
     if isinstance(name_or_files, str) and not os.path.exists(name) and os.sep not in name and "." not in name:
         raise ConfigError(f"unknown corpus {name!r}: known corpora are {', '.join(KNOWN_CORPORA)}; or give a file path")
-    return _load_generic({"train": name}, format, tag_column, column_names, to_scheme, cache_dir, max_sentence_length, bool(repair_tags))
+    return _load_generic({"train": name}, *options, to_scheme, cache_dir, max_sentence_length, bool(repair_tags))
+
+
+def _split_dict(name_or_files: Mapping[str, PathLike], split_files: Optional[Mapping[str, PathLike]]) -> dict[str, str]:
+    """The dict split -> path given to ``load_corpus``, checked, with string keys and paths."""
+    if split_files is not None:
+        raise ConfigError("split_files is for known corpus names; pass the dict of split -> path alone")
+    files = {str(split): os.fspath(path) for split, path in name_or_files.items()}
+    if not files:
+        raise ConfigError("no files given: the dict of split -> path is empty")
+    for split in files:
+        _check_split_name(split)
+    return files
+
+
+def _check_split_name(split: Any) -> None:
+    if not _SPLIT_NAME.fullmatch(str(split)):
+        raise ConfigError(f"bad split name {split!r}: use letters, digits and underscores (train, validation)")
 
 
 def label_names(dataset: Any, column: str) -> list[str]:
@@ -433,72 +434,19 @@ def _load_known(
     max_sentence_length: int,
     repair: bool,
 ) -> Any:
-    import datasets
-
-    if column_names is not None:
-        raise ConfigError(f"column_names is for generic files; {schema.name}'s columns are fixed")
-    fmt = normalize_format(format)
-    if fmt not in ("auto", schema.format):
-        raise ConfigError(f"{schema.name} files are {schema.format}, not {fmt}")
-    tag_column = schema.tag_column if tag_column is None else tag_column
-    if not isinstance(tag_column, str) or tag_column not in schema.file_schemes:
-        raise ConfigError(f"{schema.name} has no tag column {tag_column!r}; choose one of {', '.join(schema.file_schemes)}")
-    targets = {}
-    for column in schema.label_names:
-        target = schema.hub_schemes[column]
-        if to_scheme is not None and schema.file_schemes[column] != "plain":
-            target = to_scheme
-        targets[column] = target
-    if to_scheme is not None and schema.file_schemes[tag_column] == "plain" and to_scheme != "plain":
-        raise ConfigError(f"{schema.name} {tag_column} tags are plain (no entities): to_scheme does not apply")
-    if to_scheme == "plain" and any(s != "plain" for s in schema.file_schemes.values()):
-        raise ConfigError(f"cannot convert {schema.name}'s entity columns to plain tags")
-
+    tag_column = _known_tag_column(schema, format, tag_column, column_names)
+    targets = _known_targets(schema, tag_column, to_scheme)
     root = os.fspath(data_dir) if data_dir is not None else os.environ.get("TAGGER_DATA") or None
     corpus_dir = Path(root) / schema.name if root else None
-    if split_files is not None:
-        files = {}
-        for split, path in split_files.items():
-            if not _SPLIT_NAME.fullmatch(str(split)):
-                raise ConfigError(f"bad split name {split!r}: use letters, digits and underscores (train, validation)")
-            path = Path(path)
-            if not path.is_absolute() and corpus_dir is not None:
-                path = corpus_dir / path
-            files[str(split)] = check_file(path)
-    else:
-        files = {}
-        if corpus_dir is not None:
-            files = {split: str(corpus_dir / name) for split, name in schema.files.items() if (corpus_dir / name).is_file()}
+    files = _known_files(schema, corpus_dir, split_files)
     if not files:
-        names = "/".join(name for split, name in schema.files.items() if split != "test")
-        hub, reason = _from_hub(schema, cache_dir)
-        if hub is None:
-            where = f"in {corpus_dir}/" if corpus_dir is not None else "in DIR/" + schema.name + "/"
-            how = "" if root else " and pass data_dir=DIR or set TAGGER_DATA=DIR"
-            raise ConfigError(
-                f"{schema.name}: no local files; put {names}[/{schema.files.get('test', 'test')}] {where}{how}"
-                f" (the Hub could not be used: {reason})"
-            )
-        if to_scheme is not None and any(targets[c] != schema.hub_schemes[c] for c in targets):
-            raise ConfigError(f"to_scheme={to_scheme} needs local {schema.name} files; the Hub copy is IOB2")
-        built = hub
+        built = _known_from_hub(schema, targets, to_scheme, corpus_dir, root, cache_dir)
         counts: dict[str, dict[str, int]] = {}
     else:
-        built = datasets.DatasetDict()
         features = _known_features(schema, targets)
-        payload = json.dumps(targets, sort_keys=True)
         # Checked here, outside the cached generator, so that a cached copy never skips the check.
         counts = {split: _check_known_file(schema, path, repair, max_sentence_length) for split, path in files.items()}
-        for split, path in files.items():
-            gen_kwargs = {
-                "corpus": schema.name,
-                "path": path,
-                "stamp": _stamp(path),
-                "targets": payload,
-                "max_sentence_length": max_sentence_length,
-                "repair": repair,
-            }
-            built[split] = _from_generator(_known_examples, features, gen_kwargs, split, cache_dir)
+        built = _build_known(schema, files, features, targets, max_sentence_length, repair, cache_dir)
     marker = {
         "corpus": schema.name,
         "tag_column": tag_column,
@@ -513,6 +461,100 @@ def _load_known(
     text = f"{schema.name} loaded by corpora.load_corpus" + (f"; converted {changed}" if changed else "") + _count_note(counts)
     for split in built.values():
         split.info.description = describe(text, marker)
+    return built
+
+
+def _known_tag_column(schema: CorpusSchema, format: str, tag_column: Union[int, str, None], column_names: Optional[Sequence[str]]) -> str:
+    """Check the generic-file options against a known corpus; returns its tag column (given or default)."""
+    if column_names is not None:
+        raise ConfigError(f"column_names is for generic files; {schema.name}'s columns are fixed")
+    fmt = normalize_format(format)
+    if fmt not in ("auto", schema.format):
+        raise ConfigError(f"{schema.name} files are {schema.format}, not {fmt}")
+    tag_column = schema.tag_column if tag_column is None else tag_column
+    if not isinstance(tag_column, str) or tag_column not in schema.file_schemes:
+        raise ConfigError(f"{schema.name} has no tag column {tag_column!r}; choose one of {', '.join(schema.file_schemes)}")
+    return tag_column
+
+
+def _known_targets(schema: CorpusSchema, tag_column: str, to_scheme: Optional[str]) -> dict[str, str]:
+    """The scheme each label column is returned in: the Hub's, or ``to_scheme`` for entity columns."""
+    targets = {}
+    for column in schema.label_names:
+        target = schema.hub_schemes[column]
+        if to_scheme is not None and schema.file_schemes[column] != "plain":
+            target = to_scheme
+        targets[column] = target
+    if to_scheme is not None and schema.file_schemes[tag_column] == "plain" and to_scheme != "plain":
+        raise ConfigError(f"{schema.name} {tag_column} tags are plain (no entities): to_scheme does not apply")
+    if to_scheme == "plain" and any(s != "plain" for s in schema.file_schemes.values()):
+        raise ConfigError(f"cannot convert {schema.name}'s entity columns to plain tags")
+    return targets
+
+
+def _known_files(schema: CorpusSchema, corpus_dir: Optional[Path], split_files: Optional[Mapping[str, PathLike]]) -> dict[str, str]:
+    """Split -> local file: ``split_files`` (relative ones inside ``corpus_dir``), else the usual names found there."""
+    if split_files is None:
+        if corpus_dir is None:
+            return {}
+        return {split: str(corpus_dir / name) for split, name in schema.files.items() if (corpus_dir / name).is_file()}
+    files = {}
+    for split, path in split_files.items():
+        _check_split_name(split)
+        path = Path(path)
+        if not path.is_absolute() and corpus_dir is not None:
+            path = corpus_dir / path
+        files[str(split)] = check_file(path)
+    return files
+
+
+def _known_from_hub(
+    schema: CorpusSchema,
+    targets: Mapping[str, str],
+    to_scheme: Optional[str],
+    corpus_dir: Optional[Path],
+    root: Optional[str],
+    cache_dir: Any,
+) -> Any:
+    """The Hub's copy of a known corpus without local files; the error says where to put them."""
+    names = "/".join(name for split, name in schema.files.items() if split != "test")
+    hub, reason = _from_hub(schema, cache_dir)
+    if hub is None:
+        where = f"in {corpus_dir}/" if corpus_dir is not None else "in DIR/" + schema.name + "/"
+        how = "" if root else " and pass data_dir=DIR or set TAGGER_DATA=DIR"
+        raise ConfigError(
+            f"{schema.name}: no local files; put {names}[/{schema.files.get('test', 'test')}] {where}{how}"
+            f" (the Hub could not be used: {reason})"
+        )
+    if to_scheme is not None and any(targets[c] != schema.hub_schemes[c] for c in targets):
+        raise ConfigError(f"to_scheme={to_scheme} needs local {schema.name} files; the Hub copy is IOB2")
+    return hub
+
+
+def _build_known(
+    schema: CorpusSchema,
+    files: Mapping[str, str],
+    features: Any,
+    targets: Mapping[str, str],
+    max_sentence_length: int,
+    repair: bool,
+    cache_dir: Any,
+) -> Any:
+    """The ``DatasetDict`` of a known corpus's local files, one cached generator per split."""
+    import datasets
+
+    built = datasets.DatasetDict()
+    payload = json.dumps(targets, sort_keys=True)
+    for split, path in files.items():
+        gen_kwargs = {
+            "corpus": schema.name,
+            "path": path,
+            "stamp": _stamp(path),
+            "targets": payload,
+            "max_sentence_length": max_sentence_length,
+            "repair": repair,
+        }
+        built[split] = _from_generator(_known_examples, features, gen_kwargs, split, cache_dir)
     return built
 
 
@@ -591,9 +633,44 @@ def _load_generic(
     max_sentence_length: int,
     repair: bool,
 ) -> Any:
-    import datasets
-
     fmt = normalize_format(format)
+    plans = _generic_plans(files, fmt, column_names)
+    source, labels, tag_indexes = _scan_generic(plans, tag_column, column_names, max_sentence_length)
+    target = source if to_scheme is None else to_scheme
+    counts = {split: {"tags": 0} for split in plans}
+    if source != target:
+        schemes.convert_labels([label for label in labels if schemes.is_entity_tag(label)], source, target)  # ConfigError if impossible
+    if source == "plain":
+        names = infer_label_names(labels, source)
+    else:
+        names = _check_generic(plans, tag_indexes, source, target, repair, column_names, max_sentence_length, counts)
+    built = _build_generic(plans, tag_indexes, source, target, names, column_names, max_sentence_length, repair, cache_dir)
+    if fmt == "conllu" or all(f == "conllu" for _, f in plans.values()):
+        chosen = CONLLU_COLUMNS[next(iter(tag_indexes.values()))]
+    else:
+        chosen = str(tag_column) if tag_column is not None else "last"
+    marker = {
+        "corpus": None,
+        "tag_column": "tags",
+        "source_schemes": {"tags": source},
+        "schemes": {"tags": target},
+        "files": {split: path for split, (path, _) in plans.items()},
+        "repaired": counts,
+    }
+    text = f"tags from column {chosen} of {', '.join(p for p, _ in plans.values())}, loaded by corpora.load_corpus"
+    if source != target:
+        text += f"; converted {source} -> {target}"
+    text += _count_note(counts)
+    for split in built.values():
+        split.info.description = describe(text, marker)
+    return built
+
+
+_Plans = Mapping[str, tuple[str, str]]  # split -> (checked path, format)
+
+
+def _generic_plans(files: Mapping[str, str], fmt: str, column_names: Optional[Sequence[str]]) -> dict[str, tuple[str, str]]:
+    """Split -> (path, format) for each generic file, each checked to exist, formats detected for ``auto``."""
     plans = {}
     for split, path in files.items():
         path = check_file(path)
@@ -601,8 +678,16 @@ def _load_generic(
         if file_fmt == "conllu" and column_names is not None:
             raise ConfigError(f"column_names applies to column files; {path} is CoNLL-U")
         plans[split] = (path, file_fmt)
+    return plans
 
-    # First pass: tag column, label set and scheme over all splits (streaming, one sentence at a time).
+
+def _scan_generic(
+    plans: _Plans, tag_column: Union[int, str, None], column_names: Optional[Sequence[str]], max_sentence_length: int
+) -> tuple[str, dict[str, None], dict[str, int]]:
+    """First pass over all splits: (scheme detected, labels seen, split -> tag column index).
+
+    Streaming, one sentence at a time; each split's tag column is resolved from its first sentence.
+    """
     labels: dict[str, None] = {}
     tag_indexes: dict[str, int] = {}
 
@@ -616,23 +701,46 @@ def _load_generic(
                 yield tags
 
     source = schemes.detect_scheme(tag_sequences())
-    target = source if to_scheme is None else to_scheme
-    counts = {split: {"tags": 0} for split in plans}
-    if source != target:
-        schemes.convert_labels([label for label in labels if schemes.is_entity_tag(label)], source, target)  # ConfigError if impossible
-    if source == "plain":
-        names = infer_label_names(labels, source)
-    else:
-        # Second pass, outside the cached generator so that a cached copy never skips it: check
-        # (or repair) every sentence in the scheme detected over all splits, and collect the labels
-        # as the dataset will hold them.
-        final: dict[str, None] = {}
-        for split, (path, file_fmt) in plans.items():
-            for sentence in _generic_sentences(path, file_fmt, column_names, max_sentence_length):
-                tags, repaired = _checked_tags(sentence.columns[tag_indexes[split]], source, repair, sentence, file_fmt == "conllu")
-                counts[split]["tags"] += repaired
-                final.update(dict.fromkeys(schemes.convert_tags(tags, source, target) if source != target else tags))
-        names = infer_label_names(final, target)
+    return source, labels, tag_indexes
+
+
+def _check_generic(
+    plans: _Plans,
+    tag_indexes: Mapping[str, int],
+    source: str,
+    target: str,
+    repair: bool,
+    column_names: Optional[Sequence[str]],
+    max_sentence_length: int,
+    counts: dict[str, dict[str, int]],
+) -> list[str]:
+    """Second pass, for entity tags: check (or repair) every sentence in the scheme ``source``.
+
+    It runs outside the cached generator so that a cached copy never skips it. Adds the sentences
+    repaired to ``counts``; returns the label names as the dataset will hold them (in ``target``).
+    """
+    final: dict[str, None] = {}
+    for split, (path, file_fmt) in plans.items():
+        for sentence in _generic_sentences(path, file_fmt, column_names, max_sentence_length):
+            tags, repaired = _checked_tags(sentence.columns[tag_indexes[split]], source, repair, sentence, file_fmt == "conllu")
+            counts[split]["tags"] += repaired
+            final.update(dict.fromkeys(schemes.convert_tags(tags, source, target) if source != target else tags))
+    return infer_label_names(final, target)
+
+
+def _build_generic(
+    plans: _Plans,
+    tag_indexes: Mapping[str, int],
+    source: str,
+    target: str,
+    names: list[str],
+    column_names: Optional[Sequence[str]],
+    max_sentence_length: int,
+    repair: bool,
+    cache_dir: Any,
+) -> Any:
+    """The ``DatasetDict`` of generic files (``tokens``, ``tags``), one cached generator per split."""
+    import datasets
 
     features = datasets.Features(
         {
@@ -655,22 +763,4 @@ def _load_generic(
             "repair": repair,
         }
         built[split] = _from_generator(_generic_examples, features, gen_kwargs, split, cache_dir)
-    if fmt == "conllu" or all(f == "conllu" for _, f in plans.values()):
-        chosen = CONLLU_COLUMNS[next(iter(tag_indexes.values()))]
-    else:
-        chosen = str(tag_column) if tag_column is not None else "last"
-    marker = {
-        "corpus": None,
-        "tag_column": "tags",
-        "source_schemes": {"tags": source},
-        "schemes": {"tags": target},
-        "files": {split: path for split, (path, _) in plans.items()},
-        "repaired": counts,
-    }
-    text = f"tags from column {chosen} of {', '.join(p for p, _ in plans.values())}, loaded by corpora.load_corpus"
-    if source != target:
-        text += f"; converted {source} -> {target}"
-    text += _count_note(counts)
-    for split in built.values():
-        split.info.description = describe(text, marker)
     return built
