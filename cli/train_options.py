@@ -11,21 +11,12 @@ from typing import Any, Callable, List, Tuple
 
 import click
 
-from tagger.config import (
-    CELLS,
-    CHAR_ENCODERS,
-    OPTIMIZERS,
-    POOLINGS,
-    TRAINING_SCHEMES,
-    TaggerConfig,
-    TrainConfig,
-)
+from tagger.config import CELLS, CHAR_ENCODERS, OPTIMIZERS, POOLINGS, TRAINING_SCHEMES, TaggerConfig, TrainConfig
 
 # tagger.embeddings.FORMATS, repeated here so that `--help` does not import numpy (a test keeps them equal).
 EMBEDDINGS_FORMATS = ("auto", "word2vec-binary", "word2vec-text", "glove", "gensim", "fasttext")
 
-# (flag declarations, TaggerConfig/TrainConfig field, click type or "flag", help). The help's
-# "[default: ...]" comes from the dataclasses, so it cannot drift from the library.
+# (flag declarations, TaggerConfig/TrainConfig field, click type or "flag", help without the default).
 MODEL_OPTIONS: List[Tuple[Tuple[str, ...], str, Any, str]] = [
     (("--cell",), "cell", click.Choice(CELLS), "Recurrent cell of the word encoder."),
     (("--bidirectional/--unidirectional",), "bidirectional", "flag", "Read sentences in both directions, or left to right only."),
@@ -152,8 +143,6 @@ def config_options(function: Callable) -> Callable:
     """Every MODEL_OPTIONS and TRAIN_OPTIONS flag on ``function`` (a click command), each defaulting to None (not given)."""
     for declarations, field, kind, help_text in reversed(MODEL_OPTIONS + TRAIN_OPTIONS):
         text = _with_default(declarations, field, help_text)
-        if kind == "flag":
-            function = click.option(*declarations, field, default=None, help=text)(function)
-        else:
-            function = click.option(*declarations, field, type=kind, default=None, help=text)(function)
+        kind = None if kind == "flag" else kind  # a flag's type comes from its on/off declaration
+        function = click.option(*declarations, field, type=kind, default=None, help=text)(function)
     return function
