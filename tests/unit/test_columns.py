@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.corpora.columns import Sentence, read_columns
+from tagger.corpora.columns import Sentence, make_sentence, no_sentences_error, read_columns, too_long_error
 from tagger.corpora.writers import format_columns, write_columns
 from tagger.errors import ConfigError, CorpusFormatError
 
@@ -259,3 +259,20 @@ def test_symlink_loop_and_broken_link_are_not_missing_files(tmp_path: Path) -> N
     link = tmp_path / "link.txt"
     link.symlink_to(good)
     assert [s.tokens for s in read_columns(link)] == [["EU"]]
+
+
+def test_make_sentence_and_error_helpers() -> None:
+    sentence = make_sentence([["1", "EU", "x"], ["2", "rejects", "y"]], 1, "f.conllu", 3, 2, {"sent_id": "a"}, ("id", "form", "tag"))
+    assert sentence.columns == (["1", "2"], ["EU", "rejects"], ["x", "y"])
+    assert sentence.tokens is sentence.columns[1]
+    assert (sentence.path, sentence.first_line, sentence.document, sentence.metadata) == ("f.conllu", 3, 2, {"sent_id": "a"})
+    error = too_long_error("f.txt", 9, 4, 5, "words")
+    assert (error.message, error.line) == (
+        "sentence starting on line 4 is longer than max_sentence_length=5 words (is a blank line missing between sentences?)",
+        9,
+    )
+    assert (no_sentences_error("f.txt", 0, "only blank lines").message, no_sentences_error("f.txt", 0, "x").line) == (
+        "no sentences (the file is empty)",
+        1,
+    )
+    assert no_sentences_error("f.txt", 7, "only blank lines").message == "no sentences (only blank lines)"
