@@ -327,17 +327,20 @@ def test_init_is_uniform_within_a_tenth() -> None:
     assert crf.allowed_transitions.all() and crf.allowed_transitions.shape == (17, 17)
 
 
+class Decode(torch.nn.Module):
+    """Viterbi decoding as a module, for tracing and exporting."""
+
+    def __init__(self, crf: CRF) -> None:
+        super().__init__()
+        self.crf = crf
+
+    def forward(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.crf.viterbi_tensor(emissions, mask)
+
+
 def test_viterbi_tensor_traces_without_data_dependent_control_flow() -> None:
     crf = make_crf(True)
     emissions, _, mask = make_batch(dtype=torch.float32)
-
-    class Decode(torch.nn.Module):
-        def __init__(self, crf: CRF) -> None:
-            super().__init__()
-            self.crf = crf
-
-        def forward(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.crf.viterbi_tensor(emissions, mask)
 
     with warnings.catch_warnings():
         # torch.jit.trace is deprecated in recent torch; only the trace itself matters here.
@@ -358,14 +361,6 @@ def test_viterbi_tensor_exports_with_static_shapes() -> None:
     crf = make_crf(True)
     emissions, _, mask = make_batch(dtype=torch.float32)
 
-    class Decode(torch.nn.Module):
-        def __init__(self, crf: CRF) -> None:
-            super().__init__()
-            self.crf = crf
-
-        def forward(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.crf.viterbi_tensor(emissions, mask)
-
     exported_tags, exported_scores = torch.export.export(Decode(crf), (emissions, mask)).module()(emissions, mask)
     expected_tags, expected_scores = crf.viterbi_tensor(emissions, mask)
     assert torch.equal(exported_tags, expected_tags) and torch.allclose(exported_scores, expected_scores)
@@ -381,14 +376,6 @@ def test_viterbi_tensor_exports_with_dynamic_batch() -> None:
 
     crf = make_crf(True)
     emissions, _, mask = make_batch(dtype=torch.float32)
-
-    class Decode(torch.nn.Module):
-        def __init__(self, crf: CRF) -> None:
-            super().__init__()
-            self.crf = crf
-
-        def forward(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.crf.viterbi_tensor(emissions, mask)
 
     batch = export.Dim("batch")
     program = export.export(Decode(crf), (emissions, mask), dynamic_shapes={"emissions": {0: batch}, "mask": {0: batch}})
