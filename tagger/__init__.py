@@ -11,7 +11,18 @@ returns ``TaggedSentence`` results (tokens, character offsets, tags, ``TaggedSpa
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers see the real names; at run time they load on first use (below)
+    from tagger.api import evaluate, train
+    from tagger.config import TaggerConfig, TrainConfig
+    from tagger.engines import load_tagger
+    from tagger.errors import TaggerError
+    from tagger.evaluation import EvaluationReport
+    from tagger.inference import Tagger
+    from tagger.numpy_tagger import NumpyTagger
+    from tagger.results import InputSentence, TaggedSentence, TaggedSpan
+    from tagger.schemes import Span
 
 __version__ = "0.1.0"
 
@@ -31,7 +42,22 @@ _LAZY = {
     "TaggerError": "tagger.errors",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [  # the stable API: the names of _LAZY (tests/integration/test_packaging.py checks they agree)
+    "__version__",
+    "EvaluationReport",
+    "InputSentence",
+    "NumpyTagger",
+    "Span",
+    "TaggedSentence",
+    "TaggedSpan",
+    "Tagger",
+    "TaggerConfig",
+    "TaggerError",
+    "TrainConfig",
+    "evaluate",
+    "load_tagger",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

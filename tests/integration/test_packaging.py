@@ -84,3 +84,16 @@ def test_the_library_imports_nothing_from_corpora_or_cli() -> None:
                 continue
             upward += [f"{path.name}: {name}" for name in names if name.split(".")[0] in ("corpora", "cli")]
     assert upward == []
+
+
+def test_the_public_names_are_the_lazy_ones_and_typed() -> None:
+    """``tagger.__all__`` lists the lazy names, and type checkers see each from the module it loads from."""
+    import ast
+
+    import tagger
+
+    assert sorted(tagger.__all__) == sorted(["__version__", *tagger._LAZY])
+    tree = ast.parse((REPO / "tagger" / "__init__.py").read_text(encoding="utf-8"))
+    block = next(node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING")
+    typed = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert typed == tagger._LAZY
