@@ -203,6 +203,8 @@ def weight_mutations(draw: st.DrawFn) -> Mutation:
 
         def edit(data: bytes) -> bytes:
             mutable = bytearray(data)
+            if not mutable:  # an earlier mutation (truncate) may have emptied the file: nothing to flip
+                return data
             for where, byte in flips:
                 mutable[int(where * len(mutable))] = byte
             return bytes(mutable)
