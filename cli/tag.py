@@ -101,12 +101,12 @@ def tag_command(
 
     from tagger.allocator import keep_freed_memory
     from tagger.corpora.inputs import read_inputs
-    from tagger.engines import load_tagger
+    from tagger.engines import load
     from tagger.writers import write_sentences
 
     keep_freed_memory()  # the CLI's opt-in: glibc keeps freed buffers for reuse (see tagger.allocator)
     with atomic_output(out_file) as out:  # opened first: an unwritable -o fails before the model loads
-        tagger = load_tagger(model_dir, engine=engine, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
+        tagger = load(model_dir, engine=engine, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
         tagged = tagger.iter_tag(read_inputs(paths, input_format, corpus_format or "auto"), batch_size)
         if stderr_is_terminal():
             from tqdm import tqdm

@@ -3,7 +3,7 @@
 The public API is imported lazily so that ``import tagger`` (and the CLI's ``--help``) stays fast:
 torch, gensim and datasets load only when a name that needs them is first used.
 
-Tagging: ``tagger.load_tagger(path)`` (or ``tagger.Tagger.load``) gives a tagger whose ``tag(text)``
+Tagging: ``tagger.load(path)`` (any engine: NumPy, torch or onnxruntime) gives a tagger whose ``tag(text)``
 returns ``TaggedSentence`` results (tokens, character offsets, tags, ``TaggedSpan`` entities), which
 ``tagger.writers`` turns into CoNLL, JSON lines or inline text.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # type checkers see the real names; at run time they load on first use (below)
     from tagger.api import evaluate, train
     from tagger.config import TaggerConfig, TrainConfig
-    from tagger.engines import load_tagger
+    from tagger.engines import load
     from tagger.errors import TaggerError
     from tagger.evaluation import EvaluationReport
     from tagger.inference import Tagger
@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Tagger": "tagger.inference",
     "NumpyTagger": "tagger.numpy_tagger",
-    "load_tagger": "tagger.engines",
+    "load": "tagger.engines",
     "TaggedSentence": "tagger.results",
     "TaggedSpan": "tagger.results",
     "InputSentence": "tagger.results",
@@ -55,7 +55,7 @@ __all__ = [  # the stable API: the names of _LAZY (tests/integration/test_packag
     "TaggerError",
     "TrainConfig",
     "evaluate",
-    "load_tagger",
+    "load",
     "train",
 ]
 

@@ -133,7 +133,7 @@ class CRF(nn.Module):
         emissions, mask, long_tags = self._validate(emissions, mask, tags)
         assert long_tags is not None  # given tags come back (as long)
         tags = long_tags
-        start, transitions, end = self._constrained_scores(emissions.dtype)
+        start, transitions, end = self.constrained_scores(emissions.dtype)
         log_z = self._log_partition(emissions, mask, start, transitions, end)  # shape: (batch,)
         gold = self._score(emissions, tags, mask, start, transitions, end)  # shape: (batch,)
         nll = log_z - gold  # shape: (batch,)
@@ -156,7 +156,7 @@ class CRF(nn.Module):
             ``(batch,)`` log Z per sentence.
         """
         emissions, mask, _ = self._validate(emissions, mask)
-        start, transitions, end = self._constrained_scores(emissions.dtype)
+        start, transitions, end = self.constrained_scores(emissions.dtype)
         return self._log_partition(emissions, mask, start, transitions, end)
 
     def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -173,7 +173,7 @@ class CRF(nn.Module):
         emissions, mask, long_tags = self._validate(emissions, mask, tags)
         assert long_tags is not None  # given tags come back (as long)
         tags = long_tags
-        start, transitions, end = self._constrained_scores(emissions.dtype)
+        start, transitions, end = self.constrained_scores(emissions.dtype)
         return self._score(emissions, tags, mask, start, transitions, end)
 
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
@@ -204,7 +204,7 @@ class CRF(nn.Module):
             ``(batch,)`` scores of those paths.
         """
         emissions, mask, _ = self._validate(emissions, mask)
-        start, transitions, end = self._constrained_scores(emissions.dtype)
+        start, transitions, end = self.constrained_scores(emissions.dtype)
         seq_len = emissions.shape[1]
 
         # Forward pass: best score of any path ending in each tag, and where it came from.
@@ -242,7 +242,7 @@ class CRF(nn.Module):
             ``(batch, seq_len, num_tags)``; each real position sums to 1, padding positions are 0.
         """
         emissions, mask, _ = self._validate(emissions, mask)
-        start, transitions, end = self._constrained_scores(emissions.dtype)
+        start, transitions, end = self.constrained_scores(emissions.dtype)
         seq_len = emissions.shape[1]
         step_mask = mask.unsqueeze(2)  # shape: (batch, seq_len, 1)
 
@@ -303,7 +303,7 @@ class CRF(nn.Module):
             raise ValueError("constraints forbid every start tag or every end tag; no path would be allowed")
         return allowed_start, allowed, allowed_end
 
-    def _constrained_scores(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def constrained_scores(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Start, transition and end scores in ``dtype`` with forbidden moves set to ``FORBIDDEN_SCORE``.
 
         Computed once per public call, never per time step.

@@ -1,9 +1,11 @@
-"""Which engine computes a model's network, NumPy (``NumpyTagger``) or torch (``Tagger``), and loading a tagger with it.
+"""Which engine computes a model's network, and ``load``, the one way to load a tagger with it.
 
+Three engines share one interface (``tagger.tagging.TaggerBase``): NumPy (``NumpyTagger``), torch
+(``Tagger``) and onnxruntime (``tagger.onnx_engine.OnnxTagger``, for a file ``tagger export`` wrote).
 On the CPU the NumPy engine gives the same tags without importing torch, which alone took longer
 than tagging a 50k-token file; torch is needed for a GPU, mixed precision and contextual features.
-The rule is decided without importing torch, from what the NVIDIA driver shows. ``load_tagger``
-is the one loader behind ``tagger tag`` (and later ``tagger.load``).
+The rule is decided without importing torch, from what the NVIDIA driver shows. ``load`` is the
+loader behind ``tagger.load``, ``tagger tag`` and ``tagger evaluate``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from tagger.errors import ConfigError
 if TYPE_CHECKING:
     from tagger.tagging import TaggerBase
 
-ENGINES = ("auto", "torch", "numpy")
+ENGINES = ("auto", "torch", "numpy", "onnx")
+ONNX_SUFFIX = ".onnx"
 
 
 def nvidia_gpu_visible() -> bool:
@@ -40,34 +43,34 @@ def nvidia_gpu_visible() -> bool:
 
 
 def choose_engine(engine: str = "auto", device: str = "auto", mixed_precision: bool = False) -> str:
-    """The engine that computes the network: ``numpy`` or ``torch``.
+    """The engine that computes the network: ``numpy``, ``torch`` or ``onnx``.
 
     ``auto`` takes numpy when tagging on the CPU without mixed precision (``device`` cpu, or auto
-    with no NVIDIA GPU visible), torch otherwise.
+    with no NVIDIA GPU visible), torch otherwise. ``onnx`` runs onnxruntime on the CPU.
 
     Args:
-        engine: auto | torch | numpy.
+        engine: auto | torch | numpy | onnx.
         device: auto | cpu | cuda | cuda:N.
         mixed_precision: Autocast on a GPU (torch only).
 
     Raises:
-        ConfigError: An unknown engine, numpy with a GPU device, or an unknown device for numpy.
+        ConfigError: An unknown engine, numpy or onnx with a GPU device, or an unknown device for them.
     """
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be {', '.join(ENGINES[:-1])} or {ENGINES[-1]}, got {engine!r}")
     name = (device or "auto").strip().lower()
-    if engine == "numpy":
+    if engine in ("numpy", "onnx"):
         if name == "cuda" or name.startswith("cuda:"):
-            raise ConfigError(f"--engine numpy runs on the CPU; --device {device} needs --engine torch (or auto)")
+            raise ConfigError(f"--engine {engine} runs on the CPU; --device {device} needs --engine torch (or auto)")
         if name not in ("auto", "cpu"):
             raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
-        return "numpy"
+        return engine
     if engine == "torch" or mixed_precision:
         return "torch"
     return "numpy" if name == "cpu" or (name == "auto" and not nvidia_gpu_visible()) else "torch"
 
 
-def load_tagger(
+def load(
     path: Union[str, Path],
     *,
     engine: str = "auto",
@@ -75,22 +78,40 @@ def load_tagger(
     mixed_precision: bool = False,
     allow_download: bool = False,
 ) -> "TaggerBase":
-    """Loads a model directory with the engine ``choose_engine`` picks; both engines have the same interface.
+    """Loads a tagger; whatever the engine, it has the same interface (``tagger.tagging.TaggerBase``).
 
+    ``path`` is a model directory written by ``tagger.train`` or ``Tagger.save``, or an ``.onnx``
+    file written by ``tagger export`` (which only the onnx engine runs; ``auto`` takes it for one).
     ``engine="auto"`` takes torch for a model with contextual features, which the NumPy engine cannot compute.
 
     Args:
-        path: A model directory written by ``tagger.train`` or ``Tagger.save``.
-        engine: auto | torch | numpy (see ``choose_engine``).
+        path: A model directory, or an ``.onnx`` file.
+        engine: auto | torch | numpy | onnx (see ``choose_engine``).
         device: auto | cpu | cuda | cuda:N.
         mixed_precision: Tag under autocast on a GPU (torch).
         allow_download: Let a contextual model fetch its encoder from the Hugging Face Hub (torch).
 
+    Returns:
+        A tagger with ``predict``, ``iter_predict``, ``predict_spans``, ``tag``, ``labels``, ``scheme`` and ``info()``.
+
     Raises:
-        ConfigError: A bad engine or device (see ``choose_engine``).
-        ModelFileError: A bad model directory, or ``engine="numpy"`` with a model with contextual features.
+        ConfigError: A bad engine or device (see ``choose_engine``), or an engine that cannot run ``path``.
+        ModelFileError: A bad model directory or file, or ``engine="numpy"`` with a model with contextual features.
+
+    Example:
+        >>> tagger = load("models/ner")
+        >>> tagger.predict([["John", "lives", "in", "Paris", "."]])
+        [['B-PER', 'O', 'O', 'B-LOC', 'O']]
     """
-    choice = choose_engine(engine, device, mixed_precision)
+    is_onnx = str(path).lower().endswith(ONNX_SUFFIX)
+    choice = "onnx" if engine == "auto" and is_onnx else choose_engine(engine, device, mixed_precision)
+    if is_onnx != (choice == "onnx"):
+        needs = f"an {ONNX_SUFFIX} file written by tagger export" if choice == "onnx" else "a model directory"
+        raise ConfigError(f"--engine {choice} needs {needs}, got {path}")
+    if choice == "onnx":
+        from tagger.onnx_engine import OnnxTagger
+
+        return OnnxTagger.load(path)
     if choice == "numpy" and engine == "auto":
         from tagger.serialization import uses_contextual_features
 

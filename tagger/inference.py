@@ -7,12 +7,12 @@ with contextual features also loads the encoder it was trained with (``tagger.co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
-from tagger.batching import FormTable, encode_sentence, make_batch
+from tagger.batching import Batch, FormTable, encode_sentence, make_batch
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.devices import mixed_precision, resolve_device
 from tagger.errors import ModelFileError
@@ -170,18 +170,41 @@ class Tagger(TaggerBase):
             return self._predict_sorted(sentences, batch_size)
 
     def _predict_sorted(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
+        results: List[List[str]] = [[] for _ in sentences]
+        for indices, batch, form_features in self._batches(sentences, batch_size):
+            for i, ids in zip(indices, self.model.decode(batch, form_features)):
+                results[i] = self._to_output(ids)
+        return results
+
+    def _batches(self, sentences: Sequence[Sequence[str]], batch_size: int) -> Iterator[Tuple[List[int], Batch, Optional[torch.Tensor]]]:
+        """``(indices, batch on the device, the chunk's form features)`` per batch of similar length, longest first."""
         forms = FormTable(self.char_vocab, char_index=self._char_index)
         encoded = [encode_sentence(tokens, self.word_vocab, forms) for tokens in sentences]
         form_features = self._form_features(forms)
         contextual = self.contextual.features(sentences) if self.contextual is not None else None
-        results: List[List[str]] = [[] for _ in sentences]
         device = self.device
         for indices in sorted_batches([len(sentence) for sentence in encoded], batch_size):
             features = [contextual[i] for i in indices] if contextual is not None else None
-            batch = make_batch([encoded[i] for i in indices], contextual=features).to(device)
-            for i, ids in zip(indices, self.model.decode(batch, form_features)):
-                results[i] = self._to_output(ids)
+            yield indices, make_batch([encoded[i] for i in indices], contextual=features).to(device), form_features
+
+    @torch.inference_mode()
+    def emissions(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> List[np.ndarray]:
+        self.model.eval()
+        sentences = [list(tokens) for tokens in sentences]
+        results = [np.zeros((len(tokens), self.config.num_tags), dtype=np.float32) for tokens in sentences]
+        with mixed_precision(self.device, self.mixed_precision):
+            for indices, batch, form_features in self._batches(sentences, batch_size):
+                scores = self.model.emissions(batch, form_features=form_features).float().cpu().numpy()
+                for row, i in enumerate(indices):
+                    results[i] = scores[row, : len(sentences[i])]
         return results
+
+    def transition_scores(self) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        if self.model.crf is None:
+            return None
+        with torch.no_grad():
+            start, transitions, end = self.model.crf.constrained_scores(torch.float32)
+        return start.cpu().numpy(), transitions.cpu().numpy(), end.cpu().numpy()
 
     def info(self) -> Dict[str, object]:
         """What ``tagger info`` prints: configuration, labels, size and training scores."""

@@ -461,6 +461,9 @@ class NumpyTagger(TaggerBase):
                 results[i] = self._to_output(ids[:n])
         return results
 
+    def transition_scores(self) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        return self.crf_scores
+
     def emissions(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> List[np.ndarray]:
         """Tag scores (in the training scheme's label order) per sentence, shape (length, num_tags) each."""
         results = [np.zeros((len(tokens), self.config.num_tags), dtype=np.float32) for tokens in sentences]

@@ -233,6 +233,20 @@ class TaggerBase:
         """Tags of a chunk of sentences (lists of tokens), in input order."""
         raise NotImplementedError
 
+    def emissions(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> List[np.ndarray]:
+        """The network's tag scores per sentence, float32 of shape (length, num_tags) each, in input order.
+
+        Columns follow ``label_vocab`` (the training scheme's labels). With ``transition_scores`` they
+        are everything a decoder needs: Viterbi, marginals and n-best paths are computed from them.
+        """
+        raise NotImplementedError
+
+    def transition_scores(self) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The CRF's (start (T,), transitions (T, T), end (T,)) scores as float32, forbidden moves at
+        ``tagger.crf.FORBIDDEN_SCORE``; None for a softmax model.
+        """
+        raise NotImplementedError
+
     def iter_predict(
         self, sentences: Iterable[Sequence[str]], batch_size: int = 256, chunk_size: Optional[int] = None
     ) -> Iterator[List[str]]:
