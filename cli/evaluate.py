@@ -20,6 +20,7 @@ from tagger.cli.options import (
     corpus_format_option,
     debug_option,
     device_option,
+    engine_option,
     mixed_precision_option,
     model_option,
     tag_column_option,
@@ -31,6 +32,7 @@ Examples:
   tagger evaluate en_ewt-ud-dev.conllu --model models/pos --tag-column upos
   tagger evaluate dev.txt --model models/ner --mode strict --json
   tagger evaluate dev.txt --model models/ner --repair-tags
+  tagger evaluate dev.txt --model ner.onnx                         # the exported model, on onnxruntime
   tagger evaluate --dataset conll2003 --data-dir ../shared/data --split validation --model models/ner"""
 
 
@@ -59,6 +61,7 @@ Examples:
 )
 @device_option
 @mixed_precision_option
+@engine_option
 @cache_dir_option
 @allow_download_option
 @debug_option
@@ -76,11 +79,14 @@ def evaluate_command(
     repair_tags: Optional[bool],
     device: str,
     mixed_precision: bool,
+    engine: str,
     cache_dir: Optional[str],
     allow_download: bool,
 ) -> None:
     """Score a model on a labelled FILE: the seqeval report (entity precision, recall, F1 per type,
     micro and macro averages, token accuracy); precision/recall per tag for POS models.
+
+    The model runs on the engine `tagger tag` would use with the same --engine and --device.
     """
     if (file is None) == (dataset is None):
         raise click.UsageError("give a labelled FILE or --dataset NAME (one of them)")
@@ -92,11 +98,12 @@ def evaluate_command(
         check_file(file)  # before the model loads
     from tagger.allocator import keep_freed_memory
     from tagger.api import evaluate
-    from tagger.inference import Tagger
+    from tagger.engines import choose_engine, load
 
+    choose_engine(engine, device, mixed_precision)  # a usage error before the corpus is read
     keep_freed_memory()  # the CLI's opt-in: glibc keeps freed buffers for reuse (see tagger.allocator)
 
-    tagger = Tagger.load(model_dir, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
+    tagger = load(model_dir, engine=engine, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
     gold, column = load_gold(
         file,
         dataset,

@@ -36,10 +36,10 @@ def debug_option(function: F) -> F:
 
 
 def model_option(function: F) -> F:
-    """``--model DIR`` (required)."""
-    return click.option("--model", "-m", "model_dir", required=True, metavar="DIR", help="A model directory written by `tagger train`.")(
-        function
-    )
+    """``--model DIR`` (required): a model directory, or an ``.onnx`` file for the onnx engine."""
+    return click.option(
+        "--model", "-m", "model_dir", required=True, metavar="DIR", help="A model directory written by `tagger train` (or a .onnx file)."
+    )(function)
 
 
 def device_option(function: F) -> F:
@@ -64,7 +64,7 @@ def mixed_precision_option(function: F) -> F:
 
 
 def engine_option(function: F) -> F:
-    """``--engine auto|torch|numpy`` for tagging."""
+    """``--engine auto|torch|numpy|onnx`` for tagging and scoring."""
     return click.option(
         "--engine",
         type=click.Choice(ENGINES),
@@ -74,7 +74,8 @@ def engine_option(function: F) -> F:
         "a second sooner; the same tags up to float32 rounding). torch: PyTorch on --device. auto: numpy when "
         "tagging on the CPU without --mixed-precision, that is with --device cpu, or --device auto when no NVIDIA "
         "GPU is visible (no entry in /proc/driver/nvidia/gpus and no /dev/nvidia0, or CUDA_VISIBLE_DEVICES "
-        "empty or -1); torch otherwise. A model with contextual features always runs on torch (auto picks it).",
+        "empty or -1); torch otherwise. A model with contextual features always runs on torch (auto picks it). "
+        "onnx: onnxruntime on the CPU, for a .onnx file written by tagger export (auto picks it for such a file).",
     )(function)
 
 

@@ -657,21 +657,27 @@ def evaluate(
     mode: str = "default",
     batch_size: int = 256,
     scheme: Optional[str] = None,
+    engine: str = "auto",
+    device: str = "auto",
 ) -> EvaluationReport:
     """Scores a tagger on a labelled dataset: entity precision/recall/F1, or token accuracy for plain tags.
 
     The gold tags are read in their own scheme and converted to the one the model predicts in
     when the two differ (entity spans are the same in both), so a model trained on the Hub's IOB2
     CoNLL-2003 scores the same on the original IOB1 files. ``tagger evaluate`` calls this.
+    A path is loaded with ``tagger.load`` and the same ``engine`` and ``device`` rule as ``tagger
+    tag``, so the score is that of the engine that tags the user's text.
 
     Args:
-        model: A Tagger or the path of a model directory.
+        model: A loaded tagger of any engine (``tagger.load``), or a model directory or ``.onnx`` file.
         dataset: A ``datasets.Dataset``, or a DatasetDict (``split`` chooses; default validation, then test).
         tag_column: The gold column (default: the one the model was trained on, else ``tags``).
         split: The split of a DatasetDict to score.
         mode: ``default`` (conlleval-compatible) or ``strict``; see ``tagger.evaluation.evaluate_tags``.
         batch_size: Sentences per forward pass.
         scheme: The gold tags' scheme; default: as ``corpora.load_corpus`` recorded it, else detected.
+        engine: auto | torch | numpy | onnx, for a ``model`` given as a path (see ``tagger.engines.choose_engine``).
+        device: auto | cpu | cuda | cuda:N, for a ``model`` given as a path.
 
     Returns:
         The report, in the model's scheme.
@@ -679,9 +685,10 @@ def evaluate(
     Raises:
         ConfigError: No such split or column, or gold labels the model does not know.
     """
-    from tagger.inference import Tagger
+    from tagger.engines import load
+    from tagger.tagging import TaggerBase
 
-    tagger = model if isinstance(model, Tagger) else Tagger.load(model)
+    tagger = model if isinstance(model, TaggerBase) else load(model, engine=engine, device=device)
     dataset = _split_to_score(dataset, split)
     tag_column = tag_column or tagger.meta.get("tag_column") or "tags"
     gold, _ = column_tags(dataset, tag_column)

@@ -146,3 +146,42 @@ def test_info_text_and_json(ner_model: Trained) -> None:
 def test_info_help_has_an_example() -> None:
     result = invoke(["info", "--help"])
     assert result.exit_code == 0 and "tagger info --model models/ner" in result.stdout
+
+
+def test_evaluate_scores_with_the_engine_tag_would_use(ner_model: Trained, data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--engine picks what computes the network, as for ``tagger tag``; auto on this CPU machine is numpy."""
+    from tagger import engines
+
+    loaded = []
+    real_load = engines.load
+
+    def recording_load(path, **options):  # type: ignore[no-untyped-def]
+        tagger = real_load(path, **options)
+        loaded.append(type(tagger).__name__)
+        return tagger
+
+    monkeypatch.setattr(engines, "load", recording_load)
+    monkeypatch.setattr(engines, "nvidia_gpu_visible", lambda: False)
+    reports = {}
+    for engine in ("auto", "numpy", "torch"):
+        result = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache, "--json", "--engine", engine])
+        assert result.exit_code == 0, result.output
+        reports[engine] = json.loads(result.stdout)
+    assert loaded == ["NumpyTagger", "NumpyTagger", "Tagger"]
+    assert reports["numpy"] == reports["torch"] == reports["auto"]
+
+
+def test_evaluate_refuses_an_engine_that_cannot_run_on_the_device(ner_model: Trained, data: Data) -> None:
+    result = invoke(["evaluate", data.dev, "--model", ner_model.path, "--engine", "numpy", "--device", "cuda"])
+    assert result.exit_code == 2 and "--engine numpy runs on the CPU" in result.output
+
+
+def test_the_library_loads_a_path_with_the_engine_asked_for(ner_model: Trained, data: Data) -> None:
+    import tagger
+    from tagger.corpora import load_corpus
+
+    gold = load_corpus(data.dev, cache_dir=data.cache)["train"]
+    scores = {engine: tagger.evaluate(ner_model.path, gold, "tags", engine=engine, device="cpu").to_dict() for engine in ("numpy", "torch")}
+    assert scores["numpy"] == scores["torch"] and scores["numpy"]["f1"] == 1.0
+    with pytest.raises(ConfigError, match="--engine must be"):
+        tagger.evaluate(ner_model.path, gold, "tags", engine="jax")
