@@ -566,8 +566,9 @@ def train(
     allow_download: bool = False,
     **options: Any,
 ) -> Tagger:
-    """Trains a tagger on ``dataset['train']`` (early stopping on ``dataset['validation']`` when
-    present), writes it to ``out_dir`` and returns it.
+    """Trains a tagger on ``dataset['train']``, writes it to ``out_dir`` and returns it.
+
+    Training stops early on ``dataset['validation']`` when there is one.
 
     The run is checkpointed in ``<out_dir>.checkpoint`` at the end of every epoch and on Ctrl-C or
     SIGTERM; the checkpoint is removed once the model is written. The process is left as it was

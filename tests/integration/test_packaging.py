@@ -97,3 +97,26 @@ def test_the_public_names_are_the_lazy_ones_and_typed() -> None:
     block = next(node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING")
     typed = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
     assert typed == tagger._LAZY
+
+
+def test_every_public_name_is_documented_and_annotated() -> None:
+    """``help(tagger.X)`` shows a summary line and, for functions and methods, annotated signatures."""
+    import inspect
+
+    import tagger
+
+    missing = []
+    for name in tagger._LAZY:
+        value = getattr(tagger, name)
+        doc = inspect.getdoc(value) or ""
+        if not doc or not doc.splitlines()[0].rstrip().endswith((".", ":")):
+            missing.append(f"{name}: no one-line summary")
+        functions = [value] if inspect.isfunction(value) else []
+        if inspect.isclass(value):
+            functions = [f for n, f in vars(value).items() if inspect.isfunction(f) and not n.startswith("_")]
+        for function in functions:
+            signature = inspect.signature(function)
+            unannotated = [p for p in signature.parameters.values() if p.annotation is p.empty and p.name not in ("self", "cls")]
+            if unannotated or signature.return_annotation is signature.empty:
+                missing.append(f"{name}.{function.__name__}: unannotated {[p.name for p in unannotated] or 'return'}")
+    assert missing == []
