@@ -72,9 +72,9 @@ def engine_option(function: F) -> F:
         show_default=True,
         help="What computes the network. numpy: NumPy only, on the CPU, without importing torch (starts about "
         "a second sooner; the same tags up to float32 rounding). torch: PyTorch on --device. auto: numpy when "
-        "tagging on the CPU without --mixed-precision, that is with --device cpu, or --device auto when no NVIDIA "
-        "GPU is visible (no entry in /proc/driver/nvidia/gpus and no /dev/nvidia0, or CUDA_VISIBLE_DEVICES "
-        "empty or -1); torch otherwise. A model with contextual features always runs on torch (auto picks it). "
+        "tagging on the CPU without --mixed-precision, that is with --device cpu, or --device auto when torch "
+        "would find no GPU (a CPU-only torch build, no GPU driver, or CUDA_VISIBLE_DEVICES empty or -1; "
+        "decided without importing torch); torch otherwise. A model with contextual features always runs on torch (auto picks it). "
         "onnx: onnxruntime on the CPU, for a .onnx file written by tagger export (auto picks it for such a file).",
     )(function)
 

@@ -4,15 +4,18 @@ Three engines share one interface (``tagger.tagging.TaggerBase``): NumPy (``Nump
 (``Tagger``) and onnxruntime (``tagger.onnx_engine.OnnxTagger``, for a file ``tagger export`` wrote).
 On the CPU the NumPy engine gives the same tags without importing torch, which alone took longer
 than tagging a 50k-token file; torch is needed for a GPU, mixed precision and contextual features.
-The rule is decided without importing torch, from what the NVIDIA driver shows. ``load`` is the
+The rule is decided without importing torch, from torch's build and what the GPU driver shows. ``load`` is the
 loader behind ``tagger.load``, ``tagger tag`` and ``tagger evaluate``.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from tagger.errors import ConfigError
 
@@ -23,16 +26,47 @@ ENGINES = ("auto", "torch", "numpy", "onnx")
 ONNX_SUFFIX = ".onnx"
 
 
-def nvidia_gpu_visible() -> bool:
-    """Whether torch would find an NVIDIA GPU, decided without importing torch.
+def torch_build(version_file: Optional[Union[str, Path]] = None) -> Optional[str]:
+    """The GPU platform the installed torch was built for: ``cuda``, ``rocm`` or None (CPU only, or no torch).
 
-    A GPU counts as visible when the NVIDIA driver lists one (an entry in /proc/driver/nvidia/gpus)
-    or its device file /dev/nvidia0 exists, unless CUDA_VISIBLE_DEVICES hides every GPU (empty, or
-    starting with -1).
+    Read from ``torch/version.py`` (its ``cuda`` and ``hip`` fields), which is parsed, not imported.
+
+    Args:
+        version_file: ``torch/version.py``; default: the installed torch's.
     """
-    hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if hidden is not None and (not hidden.strip() or hidden.strip().startswith("-")):
-        return False
+    if version_file is None:
+        spec = importlib.util.find_spec("torch")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    try:
+        tree = ast.parse(Path(version_file).read_text(encoding="utf-8")[:65536])
+    except (OSError, SyntaxError, ValueError):
+        return None
+    fields = {}
+    for node in tree.body:  # `cuda: Optional[str] = '12.1'` (or without the annotation)
+        if isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+            fields[target.id] = value.value
+    return "rocm" if fields.get("hip") else "cuda" if fields.get("cuda") else None
+
+
+def _hides_every_gpu(variable: str) -> bool:
+    value = os.environ.get(variable)
+    return value is not None and (not value.strip() or value.strip().startswith("-"))
+
+
+def _nvidia_driver_visible() -> bool:
+    """An NVIDIA GPU the driver shows: Linux lists it in /proc/driver/nvidia/gpus (or has /dev/nvidia0);
+    Windows has the driver's nvcuda.dll in System32.
+    """
+    if sys.platform == "win32":
+        return (Path(os.environ.get("SystemRoot", r"C:\Windows")) / "System32" / "nvcuda.dll").exists()
     try:
         with os.scandir("/proc/driver/nvidia/gpus") as entries:
             if any(True for _ in entries):
@@ -42,11 +76,32 @@ def nvidia_gpu_visible() -> bool:
     return os.path.exists("/dev/nvidia0")
 
 
+def gpu_visible() -> bool:
+    """Whether torch would find a GPU, decided without importing torch (which takes seconds).
+
+    When torch is imported already, ``torch.cuda.is_available()`` answers. Otherwise a CPU-only
+    torch (or none) finds no GPU, even on a GPU machine; a CUDA build finds one when the NVIDIA
+    driver shows one (see ``_nvidia_driver_visible``) and CUDA_VISIBLE_DEVICES does not hide them
+    all (empty, or starting with -1); a ROCm build when the AMD GPU driver's /dev/kfd exists and
+    neither HIP_VISIBLE_DEVICES nor CUDA_VISIBLE_DEVICES hides them all. macOS (MPS) counts as no
+    GPU: the torch engine supports cpu and cuda devices only.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "cuda"):
+        return bool(torch.cuda.is_available())
+    build = torch_build()
+    if build is None or _hides_every_gpu("CUDA_VISIBLE_DEVICES"):
+        return False
+    if build == "rocm":
+        return not _hides_every_gpu("HIP_VISIBLE_DEVICES") and os.path.exists("/dev/kfd")
+    return _nvidia_driver_visible()
+
+
 def choose_engine(engine: str = "auto", device: str = "auto", mixed_precision: bool = False) -> str:
     """The engine that computes the network: ``numpy``, ``torch`` or ``onnx``.
 
     ``auto`` takes numpy when tagging on the CPU without mixed precision (``device`` cpu, or auto
-    with no NVIDIA GPU visible), torch otherwise. ``onnx`` runs onnxruntime on the CPU.
+    when torch would find no GPU: ``gpu_visible``), torch otherwise. ``onnx`` runs onnxruntime on the CPU.
 
     Args:
         engine: auto | torch | numpy | onnx.
@@ -67,7 +122,7 @@ def choose_engine(engine: str = "auto", device: str = "auto", mixed_precision: b
         return engine
     if engine == "torch" or mixed_precision:
         return "torch"
-    return "numpy" if name == "cpu" or (name == "auto" and not nvidia_gpu_visible()) else "torch"
+    return "numpy" if name == "cpu" or (name == "auto" and not gpu_visible()) else "torch"
 
 
 def load(

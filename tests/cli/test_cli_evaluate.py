@@ -161,7 +161,7 @@ def test_evaluate_scores_with_the_engine_tag_would_use(ner_model: Trained, data:
         return tagger
 
     monkeypatch.setattr(engines, "load", recording_load)
-    monkeypatch.setattr(engines, "nvidia_gpu_visible", lambda: False)
+    monkeypatch.setattr(engines, "gpu_visible", lambda: False)
     reports = {}
     for engine in ("auto", "numpy", "torch"):
         result = invoke(["evaluate", data.dev, "--model", ner_model.path, "--cache-dir", data.cache, "--json", "--engine", engine])

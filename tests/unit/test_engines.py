@@ -28,7 +28,7 @@ from tests.unit.test_numpy_tagger import random_tagger
 def test_choose_engine(
     monkeypatch: pytest.MonkeyPatch, engine: str, device: str, mixed_precision: bool, gpu_visible: bool, expected: str
 ) -> None:
-    monkeypatch.setattr(engines, "nvidia_gpu_visible", lambda: gpu_visible)
+    monkeypatch.setattr(engines, "gpu_visible", lambda: gpu_visible)
     assert engines.choose_engine(engine, device, mixed_precision) == expected
 
 
@@ -50,13 +50,70 @@ def test_load_refuses_an_engine_that_cannot_run_the_path(tmp_path: Path) -> None
         engines.load(tmp_path / "model.onnx", engine="numpy")
 
 
-def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    for hidden in ("", "-1", " -1,0"):
-        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
-        assert engines.nvidia_gpu_visible() is False
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-    has_gpu = any(Path("/proc/driver/nvidia/gpus").glob("*")) or Path("/dev/nvidia0").exists()
-    assert engines.nvidia_gpu_visible() is has_gpu
+CPU_BUILD = "from typing import Optional\n__version__ = '2.13.0+cpu'\ncuda: Optional[str] = None\nhip: Optional[str] = None\n"
+CUDA_BUILD = "__version__ = '2.2.2+cu121'\ncuda = '12.1'\nhip = None\n"
+ROCM_BUILD = "__version__ = '2.5.1+rocm6.2'\ncuda: Optional[str] = None\nhip: Optional[str] = '6.2.41133'\n"
+
+
+def test_torch_build_is_read_from_version_py_without_importing_torch(tmp_path: Path) -> None:
+    builds = {}
+    for name, text in (("cpu", CPU_BUILD), ("cuda", CUDA_BUILD), ("rocm", ROCM_BUILD), ("broken", "cuda = (")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        builds[name] = engines.torch_build(tmp_path / name)
+    assert builds == {"cpu": None, "cuda": "cuda", "rocm": "rocm", "broken": None}
+    assert engines.torch_build(tmp_path / "missing.py") is None
+    import torch
+
+    expected = "rocm" if torch.version.hip else "cuda" if torch.version.cuda else None
+    assert engines.torch_build() == expected  # the installed torch's own file
+
+
+@pytest.mark.parametrize(
+    "build, driver, kfd, hidden, expected",
+    [
+        (None, True, True, {}, False),  # a CPU-only torch on a GPU machine finds no GPU
+        ("cuda", True, False, {}, True),
+        ("cuda", False, True, {}, False),  # a CUDA build with no NVIDIA driver (an AMD machine)
+        ("cuda", True, False, {"CUDA_VISIBLE_DEVICES": ""}, False),
+        ("cuda", True, False, {"CUDA_VISIBLE_DEVICES": " -1,0"}, False),
+        ("cuda", True, False, {"CUDA_VISIBLE_DEVICES": "1"}, True),
+        ("rocm", False, True, {}, True),  # ROCm: /dev/kfd, whatever the NVIDIA driver says
+        ("rocm", True, False, {}, False),
+        ("rocm", False, True, {"HIP_VISIBLE_DEVICES": "-1"}, False),
+    ],
+)
+def test_gpu_visible_needs_a_gpu_build_of_torch_and_its_driver(
+    monkeypatch: pytest.MonkeyPatch, build: "str | None", driver: bool, kfd: bool, hidden: dict, expected: bool
+) -> None:
+    import os
+
+    monkeypatch.delitem(__import__("sys").modules, "torch", raising=False)  # as in a process that has not imported it
+    monkeypatch.setattr(engines, "torch_build", lambda: build)
+    monkeypatch.setattr(engines, "_nvidia_driver_visible", lambda: driver)
+    real_exists = os.path.exists
+    monkeypatch.setattr(engines.os.path, "exists", lambda path: kfd if path == "/dev/kfd" else real_exists(path))
+    for variable in ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in hidden.items():
+        monkeypatch.setenv(variable, value)
+    assert engines.gpu_visible() is expected
+
+
+def test_gpu_visible_asks_torch_once_it_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(engines, "torch_build", lambda: "cuda")
+    monkeypatch.setattr(engines, "_nvidia_driver_visible", lambda: True)
+    assert engines.gpu_visible() is torch.cuda.is_available()
+
+
+def test_windows_looks_for_the_nvidia_driver_dll(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(engines.sys, "platform", "win32")
+    monkeypatch.setenv("SystemRoot", str(tmp_path))
+    assert engines._nvidia_driver_visible() is False
+    (tmp_path / "System32").mkdir()
+    (tmp_path / "System32" / "nvcuda.dll").write_bytes(b"")
+    assert engines._nvidia_driver_visible() is True
 
 
 def test_load_gives_the_chosen_engine(tmp_path: Path) -> None:
