@@ -44,6 +44,8 @@ def torch_build(version_file: Optional[Union[str, Path]] = None) -> Optional[str
     except (OSError, SyntaxError, ValueError):
         return None
     fields = {}
+    target: ast.expr
+    value: Optional[ast.expr]
     for node in tree.body:  # `cuda: Optional[str] = '12.1'` (or without the annotation)
         if isinstance(node, ast.AnnAssign):
             target, value = node.target, node.value
