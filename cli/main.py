@@ -24,6 +24,7 @@ from tagger import __version__
 from tagger.cli.embeddings import embeddings_group
 from tagger.cli.errors import DEBUG_KEY, InternalError, UserError, is_debug
 from tagger.cli.evaluate import evaluate_command
+from tagger.cli.export import export_command
 from tagger.cli.info import info_command
 from tagger.cli.tag import tag_command
 from tagger.cli.train import train_command
@@ -120,6 +121,7 @@ Examples:
   tagger evaluate dev.txt --model models/ner
   tagger embeddings train corpus.txt --out vectors.bin
   tagger info --model models/ner
+  tagger export --model models/ner --format onnx ner.onnx
 
 Run `tagger COMMAND --help` for the options of a command.""",
 )
@@ -138,6 +140,7 @@ cli.add_command(tag_command)
 cli.add_command(evaluate_command)
 cli.add_command(embeddings_group)
 cli.add_command(info_command)
+cli.add_command(export_command)
 
 
 def main() -> None:
