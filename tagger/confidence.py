@@ -362,6 +362,8 @@ class OutputMap:
             result: np.ndarray = marginal @ self.columns
             return result
         length, num_tags = marginal.shape
+        if not length:
+            return np.zeros((0, self.num_outputs))
         pairs = lattice.pair_marginals()  # shape: (L - 1, T, T)
         # before[t, i, j] = P(y_(t-1) = i, y_t = j), row T for "no token": P(y_0 = j) at t = 0.
         before = np.zeros((length, num_tags + 1, num_tags))

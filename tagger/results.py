@@ -1,4 +1,5 @@
-"""What tagging returns: one ``TaggedSentence`` per sentence (tokens, offsets, tags, spans).
+"""What tagging returns: one ``TaggedSentence`` per sentence (tokens, offsets, tags, spans), and the
+scored results of ``predict_spans(..., scores=True)`` (``ScoredSpan``) and ``predict_nbest`` (``ScoredPath``).
 
 Every writer (``tagger.writers``: CoNLL, JSON lines, inline), the CLI and the integrations only
 serialise these; none of them reads tag schemes or token offsets again. A sentence to tag is an
@@ -14,12 +15,43 @@ joined by single spaces, as ``tagger tag --output jsonl`` documents).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from tagger.schemes import normalize_scheme, spans_from_tags
+from tagger.schemes import Span, normalize_scheme, spans_from_tags
 from tagger.tokenize import TokenizedSentence
 
 Offsets = Tuple[Tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class ScoredSpan(Span):
+    """A ``tagger.schemes.Span`` with its confidence (``predict_spans(..., scores=True)``).
+
+    Attributes:
+        score: The probability that exactly these tokens carry this label (see
+            ``tagger.confidence.span_probabilities``); None only for a model whose constraints are
+            not its scheme's, whose output span may then be no span of its own path.
+    """
+
+    score: Optional[float]
+
+
+class ScoredPath(NamedTuple):
+    """One of the n best tag paths of a sentence (``predict_nbest``).
+
+    Attributes:
+        tags: One tag per token, in the tagger's output scheme.
+        score: The unnormalised path score (emissions plus the CRF's start, transition and end scores).
+        probability: ``exp(score - logZ)``: the path's probability under the model.
+    """
+
+    tags: Tuple[str, ...]
+    score: float
+    probability: float
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The path's JSON object (``tagger tag --nbest K``)."""
+        return {"tags": list(self.tags), "score": self.score, "probability": self.probability}
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,8 @@ class TaggedSentence:
         source: Where the sentence was read from (a file name, ``-`` for stdin); None for Python input.
         columns: For CoNLL input, the input's columns (written back before the prediction).
         probs: Per token, the probability of each label (``labels`` order); None until asked for.
+        labels: The label of each column of ``probs`` (the tagger's ``labels``); None without ``probs``.
+        nbest: The n best paths, best first; None until asked for.
     """
 
     tokens: Tuple[str, ...]
@@ -86,16 +120,24 @@ class TaggedSentence:
     source: Optional[str] = None
     columns: Optional[Tuple[Tuple[str, ...], ...]] = None
     probs: Optional[Tuple[Tuple[float, ...], ...]] = None
+    labels: Optional[Tuple[str, ...]] = None
+    nbest: Optional[Tuple[ScoredPath, ...]] = None
 
     def to_dict(self) -> Dict[str, Any]:
-        """The sentence's JSON object: ``file`` (when it has a source), tokens, offsets, tags and spans."""
+        """The sentence's JSON object: ``file`` (when it has a source), tokens, offsets, tags and spans;
+        then ``labels`` and ``probs`` (a list per token, in ``labels`` order) and ``nbest`` when present.
+        """
         record: Dict[str, Any] = {} if self.source is None else {"file": self.source}
         record["tokens"] = list(self.tokens)
         record["offsets"] = None if self.offsets is None else [list(pair) for pair in self.offsets]
         record["tags"] = list(self.tags)
         record["spans"] = [span.to_dict() for span in self.spans]
         if self.probs is not None:
+            if self.labels is not None:
+                record["labels"] = list(self.labels)
             record["probs"] = [list(row) for row in self.probs]
+        if self.nbest is not None:
+            record["nbest"] = [path.to_dict() for path in self.nbest]
         return record
 
 
@@ -143,39 +185,62 @@ class InputSentence:
             None if columns is None else tuple(tuple(column) for column in columns),
         )
 
-    def tagged(self, tags: Sequence[str], scheme: str, probs: Optional[Sequence[Sequence[float]]] = None) -> TaggedSentence:
+    def tagged(
+        self,
+        tags: Sequence[str],
+        scheme: str,
+        probs: Optional[Sequence[Sequence[float]]] = None,
+        *,
+        labels: Optional[Sequence[str]] = None,
+        span_scores: Optional[Mapping[Span, float]] = None,
+        nbest: Optional[Sequence[ScoredPath]] = None,
+    ) -> TaggedSentence:
         """The result of tagging this sentence with ``tags`` (in ``scheme``).
 
+        Args:
+            tags: One tag per token.
+            scheme: Their scheme.
+            probs: Per token, the probability of each of ``labels``.
+            labels: The label of each column of ``probs``.
+            span_scores: The score of each span of ``tags`` (``TaggedSpan.score``; None for a span not in it).
+            nbest: The n best paths.
+
         Raises:
-            ValueError: ``tags`` and the tokens differ in length.
+            ValueError: ``tags`` (or ``probs``) and the tokens differ in length.
         """
         if len(tags) != len(self.tokens):
             raise ValueError(f"expected {len(self.tokens)} tags, got {len(tags)}")
+        if probs is not None and len(probs) != len(self.tokens):
+            raise ValueError(f"expected {len(self.tokens)} rows of probabilities, got {len(probs)}")
         return TaggedSentence(
             self.tokens,
             tuple(tags),
-            tuple(self._spans(tags, scheme)),
+            tuple(self._spans(tags, scheme, span_scores or {})),
             normalize_scheme(scheme),
             self.offsets,
             self.text,
             self.source,
             self.columns,
             None if probs is None else tuple(tuple(float(p) for p in row) for row in probs),
+            None if labels is None else tuple(labels),
+            None if nbest is None else tuple(nbest),
         )
 
-    def _spans(self, tags: Sequence[str], scheme: str) -> List[TaggedSpan]:
+    def _spans(self, tags: Sequence[str], scheme: str, scores: Mapping[Span, float]) -> List[TaggedSpan]:
         """The entities of ``tags``, with character offsets and the text they cover when offsets are known."""
         if normalize_scheme(scheme) == "plain":
             return []
         spans = []
         for span in spans_from_tags(tags, scheme):
+            score = scores.get(span)
             if self.offsets is None or self.text is None:
-                spans.append(TaggedSpan(span.label, span.start, span.end, None, None, " ".join(self.tokens[span.start : span.end])))
+                text = " ".join(self.tokens[span.start : span.end])
+                spans.append(TaggedSpan(span.label, span.start, span.end, None, None, text, score))
                 continue
             first = self.offsets[0][0]
             start_char, end_char = self.offsets[span.start][0], self.offsets[span.end - 1][1]
             text = self.text[start_char - first : end_char - first]
-            spans.append(TaggedSpan(span.label, span.start, span.end, start_char, end_char, text))
+            spans.append(TaggedSpan(span.label, span.start, span.end, start_char, end_char, text, score))
         return spans
 
 

@@ -2,7 +2,10 @@
 
 Encoding sentences (word forms, their characters and casing), converting predicted label ids
 back to the corpus's scheme, and the prediction interface (``tag``, ``iter_tag``, ``predict``,
-``iter_predict``, ``predict_spans``) over length-sorted chunks. Nothing here imports torch, so a
+``iter_predict``, ``predict_spans``, ``predict_proba``, ``predict_nbest``) over length-sorted chunks.
+Confidence (marginals, span probabilities, n best paths) is computed by ``tagger.confidence`` from
+each engine's ``emissions()`` and ``transition_scores()``, so every engine gives the same figures
+(up to its float32 emissions). Nothing here imports torch, so a
 NumPy-only tagger can be loaded and run without it. Nothing here changes process state either: the
 glibc allocator setting that speeds up CPU tagging is the caller's choice
 (``tagger.allocator.keep_freed_memory``, which the CLI calls).
@@ -11,13 +14,15 @@ glibc allocator setting that speeds up CPU tagging is the caller's choice
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import islice, tee
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
+from tagger.confidence import Lattice, OutputMap, nbest, span_probabilities
 from tagger.config import TaggerConfig, TrainConfig
-from tagger.results import TaggedSentence, TagInput, input_sentences
+from tagger.results import ScoredPath, ScoredSpan, TaggedSentence, TagInput, input_sentences
 from tagger.schemes import Span, convert_tags, spans_from_tags
 from tagger.serialization import ModelFiles
 from tagger.vocab import UNK_ID, Vocab, WordVocab
@@ -254,17 +259,18 @@ class TaggerBase:
 
         Sentences within a chunk are sorted by length before batching, so padding stays small.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        chunk_size = chunk_size or max(batch_size * 16, 1024)
-        iterator = iter(sentences)
-        while True:
-            chunk = [list(tokens) for tokens in islice(iterator, chunk_size)]
-            if not chunk:
-                return
+        for chunk in _chunks(sentences, batch_size, chunk_size):
             yield from self._predict_chunk(chunk, batch_size)
 
-    def tag(self, inputs: Union[str, Iterable[TagInput]], batch_size: int = 256) -> List[TaggedSentence]:
+    def tag(
+        self,
+        inputs: Union[str, Iterable[TagInput]],
+        batch_size: int = 256,
+        *,
+        scores: bool = False,
+        probs: bool = False,
+        nbest: int = 0,
+    ) -> List[TaggedSentence]:
         """Tags texts or tokenised sentences; returns one ``TaggedSentence`` per sentence, in order.
 
         Args:
@@ -272,6 +278,10 @@ class TaggerBase:
                 offsets into it), or a list of texts, of tokenised sentences (lists of strings: no
                 offsets) or of ``tagger.results.InputSentence``. A flat list of strings is a list of texts.
             batch_size: Sentences per forward pass.
+            scores: Give each span its probability (``TaggedSpan.score``; see ``predict_spans``).
+            probs: Give each token the probability of each label (``TaggedSentence.probs``, columns
+                in ``TaggedSentence.labels`` order; see ``predict_proba``).
+            nbest: Give each sentence its ``nbest`` best paths (``TaggedSentence.nbest``; see ``predict_nbest``).
 
         Returns:
             The sentences with their tokens, offsets, tags (in ``scheme``) and entity spans.
@@ -280,17 +290,41 @@ class TaggerBase:
             >>> [(s.label, s.text) for s in tagger.tag("John Smith lives in Berlin.")[0].spans]
             [('PER', 'John Smith'), ('LOC', 'Berlin')]
         """
-        return list(self.iter_tag(inputs, batch_size))
+        return list(self.iter_tag(inputs, batch_size, scores=scores, probs=probs, nbest=nbest))
 
     def iter_tag(
-        self, inputs: Union[str, Iterable[TagInput]], batch_size: int = 256, chunk_size: Optional[int] = None
+        self,
+        inputs: Union[str, Iterable[TagInput]],
+        batch_size: int = 256,
+        chunk_size: Optional[int] = None,
+        *,
+        scores: bool = False,
+        probs: bool = False,
+        nbest: int = 0,
     ) -> Iterator[TaggedSentence]:
-        """``tag`` as a stream: results come a chunk at a time, in input order, in memory bounded by ``chunk_size``."""
+        """``tag`` as a stream: results come a chunk at a time, in input order, in memory bounded by ``chunk_size``.
+
+        With ``scores``, ``probs`` or ``nbest``, the tags are the first of the n best paths, which is
+        the same Viterbi path as ``predict``'s (see ``predict_nbest``).
+        """
         to_tag, to_return = tee(input_sentences(inputs))  # tee holds at most the chunk iter_predict reads ahead
-        predictions = self.iter_predict((sentence.tokens for sentence in to_tag), batch_size, chunk_size)
+        tokens = (sentence.tokens for sentence in to_tag)
         scheme = self.scheme
-        for tags, sentence in zip(predictions, to_return):
-            yield sentence.tagged(tags, scheme)
+        if not (scores or probs or nbest):
+            for tags, sentence in zip(self.iter_predict(tokens, batch_size, chunk_size), to_return):
+                yield sentence.tagged(tags, scheme)
+            return
+        labels = self.labels if probs else None
+        decoded = self._iter_decoded(tokens, batch_size, chunk_size, spans=scores, probs=probs, k=max(nbest, 1))
+        for result, sentence in zip(decoded, to_return):
+            yield sentence.tagged(
+                result.tags,
+                scheme,
+                None if result.probs is None else result.probs.tolist(),
+                labels=labels,
+                span_scores=result.span_scores,
+                nbest=result.paths if nbest else None,
+            )
 
     def predict(self, sentences: Iterable[Sequence[str]], batch_size: int = 256) -> List[List[str]]:
         """Tags pre-tokenised sentences; returns one tag list per sentence, in the corpus's scheme.
@@ -299,12 +333,146 @@ class TaggerBase:
             >>> tagger.predict([["John", "lives", "in", "Paris", "."]])
             [['B-PER', 'O', 'O', 'B-LOC', 'O']]
         """
-        if isinstance(sentences, (str, bytes)) or (isinstance(sentences, Sequence) and sentences and isinstance(sentences[0], str)):
-            raise TypeError("predict takes a list of tokenised sentences (a list of lists of strings)")
+        _check_tokenised(sentences, "predict")
         return list(self.iter_predict(sentences, batch_size))
 
-    def predict_spans(self, sentences: Iterable[Sequence[str]], batch_size: int = 256) -> List[List[Span]]:
-        """Entity spans (label, start, end token offsets; end exclusive) per sentence."""
+    @overload
+    def predict_spans(
+        self, sentences: Iterable[Sequence[str]], batch_size: int = ..., *, scores: Literal[False] = ...
+    ) -> List[List[Span]]: ...
+
+    @overload
+    def predict_spans(
+        self, sentences: Iterable[Sequence[str]], batch_size: int = ..., *, scores: Literal[True]
+    ) -> List[List[ScoredSpan]]: ...
+
+    @overload
+    def predict_spans(self, sentences: Iterable[Sequence[str]], batch_size: int = ..., *, scores: bool) -> List[List[Span]]: ...
+
+    def predict_spans(
+        self, sentences: Iterable[Sequence[str]], batch_size: int = 256, *, scores: bool = False
+    ) -> Union[List[List[Span]], List[List[ScoredSpan]]]:
+        """Entity spans (label, start, end token offsets; end exclusive) per sentence.
+
+        With ``scores``, each is a ``ScoredSpan`` whose ``score`` is the probability that exactly its
+        tokens carry exactly its label: that the path's tags over the span are the predicted ones and
+        that the entity extends neither way, summed over all paths from the CRF's forward and
+        backward scores (``tagger.confidence.span_probabilities`` says how). A softmax model's
+        tokens are independent: the product of the span's tag probabilities and of its neighbours'
+        probabilities of not continuing it. Computed in the training scheme (e.g. IOBES), whose
+        spans are the output spans.
+
+        Example:
+            >>> tagger.predict_spans([["John", "lives", "in", "Paris", "."]], scores=True)[0][0]
+            ScoredSpan(label='PER', start=0, end=1, score=0.98...)
+        """
         if self.scheme == "plain":
             raise ValueError("this model predicts plain tags (e.g. POS), which have no spans; use predict()")
-        return [spans_from_tags(tags, self.scheme) for tags in self.predict(sentences, batch_size)]
+        _check_tokenised(sentences, "predict_spans")
+        if not scores:
+            return [spans_from_tags(tags, self.scheme) for tags in self.predict(sentences, batch_size)]
+        return [
+            [
+                ScoredSpan(span.label, span.start, span.end, result.span_scores.get(span))
+                for span in spans_from_tags(result.tags, self.scheme)
+            ]
+            for result in self._iter_decoded(sentences, batch_size, None, spans=True)
+        ]
+
+    def predict_proba(self, sentences: Iterable[Sequence[str]], batch_size: int = 256) -> List[np.ndarray]:
+        """Per sentence, the probability of each of ``labels`` at each token: float64 (length, len(labels)).
+
+        CRF models: forward-backward marginals; softmax models: each token's softmax. The columns
+        are the output labels (``labels``, the corpus's scheme) while the network's are the training
+        scheme's (e.g. IOBES): a column is the total probability of the paths that ``predict``
+        would write with that label at that token. On the paths a constrained CRF allows, that is
+        the sum of the training columns mapping to the label (IOBES ``B-PER`` + ``S-PER`` = IOB2
+        ``B-PER``); exactly, for any path, it needs only pairs of neighbouring tags
+        (``tagger.confidence.OutputMap``). Rows sum to 1.
+        """
+        _check_tokenised(sentences, "predict_proba")
+        probabilities = []
+        for result in self._iter_decoded(sentences, batch_size, None, probs=True):
+            assert result.probs is not None  # asked for
+            probabilities.append(result.probs)
+        return probabilities
+
+    def predict_nbest(self, sentences: Iterable[Sequence[str]], k: int, batch_size: int = 256) -> List[List[ScoredPath]]:
+        """Per sentence, its ``k`` best tag paths (fewer when fewer are allowed), best first.
+
+        Each is a ``ScoredPath``: tags (output scheme), the unnormalised path score and its
+        probability ``exp(score - logZ)``. The search (``tagger.confidence.nbest``, a k-best Viterbi)
+        respects the scheme's constraints and makes the additions Viterbi makes, so the first path
+        is ``predict``'s. A softmax model's paths are read in context, as ``predict`` reads them, so
+        two of its paths can give the same tags (IOBES ``S-PER`` and a lone ``B-PER`` both read as
+        IOB2 ``B-PER``); both are listed, with the probability of each.
+
+        Raises:
+            ValueError: ``k`` is not between 1 and ``tagger.confidence.MAX_NBEST``.
+        """
+        _check_tokenised(sentences, "predict_nbest")
+        from tagger.confidence import MAX_NBEST
+
+        if not 1 <= k <= MAX_NBEST:
+            raise ValueError(f"k must be between 1 and {MAX_NBEST}, got {k}")
+        return [result.paths for result in self._iter_decoded(sentences, batch_size, None, k=k)]
+
+    # -- confidence ---------------------------------------------------------------------------
+
+    @cached_property
+    def _output_map(self) -> OutputMap:
+        """How training-scheme marginals become probabilities of ``labels`` (built on first use)."""
+        return OutputMap(self.label_vocab.items, self.config.training_scheme, self.output_labels, self.config.output_scheme)
+
+    def _iter_decoded(
+        self,
+        sentences: Iterable[Sequence[str]],
+        batch_size: int,
+        chunk_size: Optional[int],
+        *,
+        spans: bool = False,
+        probs: bool = False,
+        k: int = 1,
+    ) -> Iterator["_Decoded"]:
+        """Tags, span scores, label probabilities and the k best paths of each sentence, from the emissions."""
+        scores = self.transition_scores()
+        labels, scheme = self.label_vocab.items, self.config.training_scheme
+        spans = spans and self.scheme != "plain"
+        for chunk in _chunks(sentences, batch_size, chunk_size):
+            for emissions in self.emissions(chunk, batch_size):
+                lattice = Lattice(emissions, scores)
+                paths = nbest(emissions, scores, k, lattice)
+                ids = list(paths[0].ids)
+                yield _Decoded(
+                    self._to_output(ids),
+                    span_probabilities(emissions, scores, ids, labels, scheme, lattice) if spans else {},
+                    self._output_map.probabilities(lattice) if probs else None,
+                    [ScoredPath(tuple(self._to_output(list(path.ids))), path.score, path.probability) for path in paths],
+                )
+
+
+class _Decoded(NamedTuple):
+    """One sentence as ``TaggerBase._iter_decoded`` gives it."""
+
+    tags: List[str]  # the best path, output scheme
+    span_scores: Dict[Span, float]  # the probability of each of its spans (empty unless asked for)
+    probs: Optional[np.ndarray]  # shape: (length, len(labels)); None unless asked for
+    paths: List[ScoredPath]  # the k best, best first
+
+
+def _chunks(sentences: Iterable[Sequence[str]], batch_size: int, chunk_size: Optional[int]) -> Iterator[List[List[str]]]:
+    """The sentences in lists of ``chunk_size`` (default: 16 batches, at least 1024 sentences)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    chunk_size = chunk_size or max(batch_size * 16, 1024)
+    iterator = iter(sentences)
+    while True:
+        chunk = [list(tokens) for tokens in islice(iterator, chunk_size)]
+        if not chunk:
+            return
+        yield chunk
+
+
+def _check_tokenised(sentences: Iterable[Sequence[str]], name: str) -> None:
+    if isinstance(sentences, (str, bytes)) or (isinstance(sentences, Sequence) and sentences and isinstance(sentences[0], str)):
+        raise TypeError(f"{name} takes a list of tokenised sentences (a list of lists of strings)")

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagger.results import InputSentence, TaggedSentence, TaggedSpan, input_sentences
+from tagger.results import InputSentence, ScoredPath, ScoredSpan, TaggedSentence, TaggedSpan, input_sentences
+from tagger.schemes import Span
 from tagger.tokenize import TokenizedSentence, split_stream, split_text
 from tests.unit.test_tokenize import texts
 
@@ -80,3 +81,28 @@ def test_property_spans_slice_the_original_text(text: str, rng, scheme: str) -> 
             assert text[span.start_char : span.end_char] == span.text
             assert span.text.startswith(sentence.tokens[span.start]) and span.text.endswith(sentence.tokens[span.end - 1])
             assert span.label in ("PER", "LOC")
+
+
+def test_scores_probabilities_and_nbest_paths_in_the_result() -> None:
+    sentence = InputSentence.from_tokens(["New", "York", "is", "big"])
+    tags = ["B-LOC", "I-LOC", "O", "O"]
+    paths = [ScoredPath(tuple(tags), 3.5, 0.75), ScoredPath(("B-ORG", "I-ORG", "O", "O"), 2.0, 0.125)]
+    probs = [[0.1, 0.9, 0.0], [0.2, 0.0, 0.8], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+    tagged = sentence.tagged(tags, "IOB2", probs, labels=["O", "B-LOC", "I-LOC"], span_scores={Span("LOC", 0, 2): 0.5}, nbest=paths)
+    assert tagged.spans[0].score == 0.5 and tagged.nbest == tuple(paths)
+    record = tagged.to_dict()
+    assert list(record) == ["tokens", "offsets", "tags", "spans", "labels", "probs", "nbest"]
+    assert record["spans"][0]["score"] == 0.5 and record["labels"] == ["O", "B-LOC", "I-LOC"] and record["probs"][1] == [0.2, 0.0, 0.8]
+    assert record["nbest"][1] == {"tags": ["B-ORG", "I-ORG", "O", "O"], "score": 2.0, "probability": 0.125}
+    # A span missing from span_scores keeps no score; probs must have one row per token.
+    assert sentence.tagged(tags, "IOB2", span_scores={Span("LOC", 0, 1): 0.5}).spans[0].score is None
+    with pytest.raises(ValueError, match="expected 4 rows of probabilities, got 1"):
+        sentence.tagged(tags, "IOB2", [[1.0]])
+
+
+def test_a_scored_span_is_a_span_with_a_score() -> None:
+    scored = ScoredSpan("PER", 0, 2, 0.9)
+    assert isinstance(scored, Span) and (scored.label, scored.start, scored.end, scored.score) == ("PER", 0, 2, 0.9)
+    assert scored != Span("PER", 0, 2)
+    with pytest.raises(ValueError, match="start < end"):
+        ScoredSpan("PER", 2, 2, 0.5)

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from tagger.results import InputSentence
+from tagger.results import InputSentence, ScoredPath
+from tagger.schemes import Span
 from tagger.tokenize import TokenizedSentence
 from tagger.writers import WRITERS, to_conll, to_inline, to_jsonl, write_sentences
 
@@ -45,3 +46,21 @@ def test_write_sentences_streams_in_the_chosen_format() -> None:
     assert list(WRITERS) == ["conll", "jsonl", "inline"]
     with pytest.raises(ValueError, match="output format must be one of conll, jsonl, inline"):
         write_sentences([NER], out, "html")
+
+
+def test_jsonl_writes_scores_probabilities_and_nbest_when_present() -> None:
+    sentence = InputSentence.from_tokens(["Rome"])
+    scored = sentence.tagged(
+        ["B-LOC"],
+        "IOB2",
+        [[0.25, 0.75]],
+        labels=["O", "B-LOC"],
+        span_scores={Span("LOC", 0, 1): 0.75},
+        nbest=[ScoredPath(("B-LOC",), 1.5, 0.75)],
+    )
+    assert to_jsonl(scored) == (
+        '{"tokens": ["Rome"], "offsets": null, "tags": ["B-LOC"], '
+        '"spans": [{"label": "LOC", "start": 0, "end": 1, "start_char": null, "end_char": null, "text": "Rome", "score": 0.75}], '
+        '"labels": ["O", "B-LOC"], "probs": [[0.25, 0.75]], "nbest": [{"tags": ["B-LOC"], "score": 1.5, "probability": 0.75}]}\n'
+    )
+    assert to_conll(scored) == to_conll(sentence.tagged(["B-LOC"], "IOB2")) and to_inline(scored) == "[LOC Rome]\n"
