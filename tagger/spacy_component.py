@@ -200,6 +200,8 @@ class BiLSTMTaggerComponent:
         """Restores the options; the model loads when a doc first needs it (in the process that tags)."""
         self.__dict__.update(state)
         self._tagger = None
+        self.spans = self.scores = False
+        self.attribute = "tag_"
         if not Span.has_extension(SCORE_EXTENSION):
             Span.set_extension(SCORE_EXTENSION, default=None)
 
