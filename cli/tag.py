@@ -1,5 +1,6 @@
 """``tagger tag``: read text, token lines or CoNLL files, tag them with ``Tagger.iter_tag`` and write
-CoNLL, JSON lines or inline brackets (``tagger.writers``).
+CoNLL, JSON lines (with span scores, and per-token probabilities or n best paths when asked) or
+inline brackets (``tagger.writers``).
 
 The readers are ``corpora.inputs``'s, the engine rule ``tagger.engines``'s: this command checks the
 options, opens the output and connects the three. Input is streamed, so memory stays bounded on any size.
@@ -32,6 +33,7 @@ Examples:
   echo "John Smith lives in Paris." | tagger tag --model models/ner --output inline
   tagger tag sentences.tok --input tokens --output jsonl -o tagged.jsonl
   tagger tag test.conllu --input conll --model models/pos          # columns + prediction
+  tagger tag article.txt --model models/ner --output jsonl --probs --nbest 3
 
 \b
 --input text      running text; sentences and tokens by syntok (PTB / CoNLL-2003 style)
@@ -39,8 +41,12 @@ Examples:
 --input conll     CoNLL columns or CoNLL-U (gold tags ignored)
 --output conll    token<TAB>tag (CoNLL input: its columns<TAB>prediction), blank line between sentences
 --output jsonl    {"file", "tokens", "offsets", "tags", "spans": [{"label", "start", "end",
-                  "start_char", "end_char", "text"}]}; character offsets into the input file
-                  (CoNLL input: into the tokens joined by single spaces)
+                  "start_char", "end_char", "text", "score"}]}; character offsets into the input file
+                  (CoNLL input: into the tokens joined by single spaces); "score": the probability
+                  that exactly these tokens carry this label
+  --probs         adds "labels" (the model's labels, once per line) and "probs": per token, the
+                  probability of each label, in "labels" order
+  --nbest K       adds "nbest": the K best tag paths, [{"tags", "score", "probability"}], best first
 --output inline   [PER John Smith] lives in [LOC Paris] .   (POS models: John/PROPN ...)"""
 
 
@@ -60,6 +66,14 @@ Examples:
     help="Write here instead of stdout: a file is replaced atomically (a symlink's target; the link is kept), "
     "a FIFO or device is written to. Never an input or a file of the model.",
 )
+@click.option("--probs", is_flag=True, help="With --output jsonl: each token's probability of every label.")
+@click.option(
+    "--nbest",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="With --output jsonl: the K best tag paths of each sentence, with their scores and probabilities.",
+)
 @corpus_format_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
 @device_option
@@ -73,6 +87,8 @@ def tag_command(
     input_format: str,
     output_format: str,
     out_file: Optional[str],
+    probs: bool,
+    nbest: Optional[int],
     corpus_format: Optional[str],
     batch_size: int,
     device: str,
@@ -91,6 +107,14 @@ def tag_command(
         raise click.UsageError("stdin (-) can be read only once")
     if corpus_format not in (None, "auto") and input_format != "conll":
         raise click.UsageError("--format applies to --input conll")
+    for given, option in ((probs, "--probs"), (nbest, "--nbest")):
+        if given and output_format != "jsonl":
+            raise click.UsageError(f"{option} applies to --output jsonl")
+    if nbest:
+        from tagger.confidence import MAX_NBEST  # imported here: numpy is not for --help
+
+        if nbest > MAX_NBEST:
+            raise click.UsageError(f"--nbest {nbest} is more than {MAX_NBEST} paths")
     for path in paths:
         if path != STDIN:
             from tagger.corpora.columns import check_file
@@ -107,7 +131,10 @@ def tag_command(
     keep_freed_memory()  # the CLI's opt-in: glibc keeps freed buffers for reuse (see tagger.allocator)
     with atomic_output(out_file) as out:  # opened first: an unwritable -o fails before the model loads
         tagger = load(model_dir, engine=engine, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
-        tagged = tagger.iter_tag(read_inputs(paths, input_format, corpus_format or "auto"), batch_size)
+        inputs = read_inputs(paths, input_format, corpus_format or "auto")
+        # JSON lines always carry span scores; the other formats have nowhere to put them.
+        scored = output_format == "jsonl"
+        tagged = tagger.iter_tag(inputs, batch_size, scores=scored, probs=probs, nbest=nbest or 0)
         if stderr_is_terminal():
             from tqdm import tqdm
 

@@ -307,14 +307,15 @@ class OutputMap:
     path, in O(length * T^2). On paths valid in the scheme this is the sum of the training
     columns that map to the label (IOBES ``B-PER`` and ``S-PER`` both give IOB2 ``B-PER``).
 
+    A tag the conversion can write but which is not among ``output_labels`` (a corpus whose
+    label list lacks a tag the training scheme completed, such as an I- tag never seen) has no
+    column: rows then sum to 1 minus its probability.
+
     Args:
         labels: The training scheme's labels (``label_vocab`` order).
         scheme: The training scheme.
         output_labels: The labels to give probabilities for, in their order.
         output_scheme: Their scheme.
-
-    Raises:
-        ValueError: A label the conversion produces is not in ``output_labels``.
     """
 
     def __init__(self, labels: Sequence[str], scheme: str, output_labels: Sequence[str], output_scheme: str):
@@ -323,9 +324,9 @@ class OutputMap:
         self.num_outputs = len(output_labels)
         num_tags = len(labels)
         if self.scheme == "plain":
-            self.columns = np.zeros((num_tags, self.num_outputs))
+            self.columns = np.zeros((num_tags, self.num_outputs + 1))  # the last column: labels without one
             for j, label in enumerate(labels):
-                self.columns[j, self._index(index, label)] = 1.0
+                self.columns[j, index.get(label, self.num_outputs)] = 1.0
             return
         joins = _joins(tuple(labels), self.scheme)
         kinds = [None if label == "O" else spans_from_tags([label], self.scheme)[0].label for label in labels]
@@ -336,12 +337,12 @@ class OutputMap:
         right = np.hstack([np.where(joins, 0, 1), np.ones((num_tags, 1), dtype=int)])  # column T: no token after
         self.right = np.eye(2)[right]  # shape: (T, T + 1, 2)
         # out[j, a, b]: the output label of tag j with left relation a and right relation b.
-        self.out = np.zeros((num_tags, 3, 2, self.num_outputs))
+        self.out = np.zeros((num_tags, 3, 2, self.num_outputs + 1))  # the last column: labels without one
         for j, kind in enumerate(kinds):
             for a in range(3):
                 for b in range(2):
                     label = "O" if kind is None else self._written(kind, a, b)
-                    self.out[j, a, b, self._index(index, label)] = 1.0
+                    self.out[j, a, b, index.get(label, self.num_outputs)] = 1.0
 
     def _written(self, kind: str, left: int, right: int) -> str:
         """The output tag of the middle token of a three-token window with these relations."""
@@ -350,16 +351,11 @@ class OutputMap:
         spans.append(Span(kind, first, 2 if right == 1 else 3))
         return tags_from_spans(spans, 3, self.output_scheme)[1]
 
-    def _index(self, index: Dict[str, int], label: str) -> int:
-        if label not in index:
-            raise ValueError(f"label {label!r} of the {self.output_scheme} output is not among the output labels")
-        return index[label]
-
     def probabilities(self, lattice: Lattice) -> np.ndarray:
-        """``P(output tag at t = o)``, shape (length, len(output_labels)); rows sum to 1."""
+        """``P(output tag at t = o)``, shape (length, len(output_labels)); rows sum to 1 (see above)."""
         marginal = lattice.marginals()  # shape: (L, T)
         if self.scheme == "plain":
-            result: np.ndarray = marginal @ self.columns
+            result: np.ndarray = (marginal @ self.columns)[:, : self.num_outputs]
             return result
         length, num_tags = marginal.shape
         if not length:
@@ -376,5 +372,5 @@ class OutputMap:
         right = np.einsum("tjk,jkb->tjb", after, self.right)  # P(y_t = j, right relation b)
         with np.errstate(divide="ignore", invalid="ignore"):
             joint = np.where(marginal[:, :, None, None] > 0, left[:, :, :, None] * right[:, :, None, :] / marginal[:, :, None, None], 0.0)
-        result = np.einsum("tjab,jabo->to", joint, self.out)
+        result = np.einsum("tjab,jabo->to", joint, self.out)[:, : self.num_outputs]
         return result

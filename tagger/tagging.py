@@ -388,7 +388,8 @@ class TaggerBase:
         would write with that label at that token. On the paths a constrained CRF allows, that is
         the sum of the training columns mapping to the label (IOBES ``B-PER`` + ``S-PER`` = IOB2
         ``B-PER``); exactly, for any path, it needs only pairs of neighbouring tags
-        (``tagger.confidence.OutputMap``). Rows sum to 1.
+        (``tagger.confidence.OutputMap``). Rows sum to 1, less the probability of any tag the model
+        can write that is not among ``labels`` (a corpus whose label list lacks a tag it never used).
         """
         _check_tokenised(sentences, "predict_proba")
         probabilities = []

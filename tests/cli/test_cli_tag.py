@@ -76,7 +76,9 @@ def test_tokens_from_stdin_keep_offsets_into_the_input(ner_model: Trained, data:
         assert [r["file"] for r in records] == ["-", "-"]
         first = records[0]
         assert first["tokens"] == ["John", "Smith", "lives", "in", "Paris", "."]
+        score = first["spans"][0].pop("score")  # jsonl spans always carry their probability
         assert first["spans"][0] == {"label": "PER", "start": 0, "end": 2, "start_char": 0, "end_char": 11, "text": "John  Smith"}
+        assert 0.0 < score <= 1.0
         assert text[records[1]["offsets"][0][0] :].startswith("Mary flew")
     inline = invoke(["tag", "--input", "tokens", "--model", ner_model.path, "--output", "inline"], input="Peter Blackburn\n")
     assert inline.stdout == "[PER Peter Blackburn]\n"
@@ -91,6 +93,7 @@ def test_conll_input_keeps_its_columns_and_appends_the_prediction(ner_model: Tra
     assert sum(1 for row in rows if row[3] == row[4]) == len(rows)  # the model fits its training file
     as_json = jsonl(invoke(["tag", data.dev, "--input", "conll", "--model", ner_model.path, "--output", "jsonl"]).stdout)
     first = as_json[0]
+    assert 0.0 < first["spans"][0].pop("score") <= 1.0
     assert first["spans"][0] == {"label": "PER", "start": 0, "end": 2, "start_char": 0, "end_char": 10, "text": "John Smith"}
     assert first["offsets"][:2] == [[0, 4], [5, 10]]  # into " ".join(tokens)
 
@@ -141,6 +144,10 @@ def test_a_failed_run_leaves_no_partial_output(ner_model: Trained, data: Data, t
         (["--batch-size", "0"], "0 is not in the range"),
         (["--format", "conllu"], "--format applies to --input conll"),
         (["-", "-"], "stdin (-) can be read only once"),
+        (["--probs"], "--probs applies to --output jsonl"),
+        (["--nbest", "2", "--output", "inline"], "--nbest applies to --output jsonl"),
+        (["--nbest", "0", "--output", "jsonl"], "0 is not in the range"),
+        (["--nbest", "1001", "--output", "jsonl"], "--nbest 1001 is more than 1000 paths"),
     ],
 )
 def test_usage_errors(ner_model: Trained, args: List[str], message: str) -> None:
@@ -148,9 +155,42 @@ def test_usage_errors(ner_model: Trained, args: List[str], message: str) -> None
     assert result.exit_code == 2 and message in result.stderr
 
 
+def test_jsonl_span_scores_probs_and_nbest(ner_model: Trained, data: Data) -> None:
+    """What --output jsonl adds is what the library gives: span scores always, probs and nbest when asked."""
+    from tagger.engines import load
+
+    text = data.tokens.read_text(encoding="utf-8")
+    args = ["tag", "--input", "tokens", "--model", ner_model.path, "--output", "jsonl"]
+    plain = jsonl(invoke(args, input=text).stdout)
+    result = invoke([*args, "--probs", "--nbest", "3"], input=text)
+    assert result.exit_code == 0, result.output
+    records = jsonl(result.stdout)
+    tagger = load(ner_model.path)
+    tokens = [record["tokens"] for record in records]
+    expected_spans = tagger.predict_spans(tokens, scores=True)
+    for record, unasked, spans, proba, paths in zip(
+        records, plain, expected_spans, tagger.predict_proba(tokens), tagger.predict_nbest(tokens, 3)
+    ):
+        assert record["tags"] == unasked["tags"] and record["spans"] == unasked["spans"]
+        assert [(s["label"], s["start"], s["end"], s["score"]) for s in record["spans"]] == [
+            (s.label, s.start, s.end, s.score) for s in spans
+        ]
+        assert record["labels"] == tagger.labels and record["probs"] == proba.tolist()
+        assert record["nbest"] == [path.to_dict() for path in paths] and record["nbest"][0]["tags"] == record["tags"]
+        assert "labels" not in unasked and "probs" not in unasked and "nbest" not in unasked
+
+
+def test_conll_and_inline_bytes_do_not_change_with_scores(ner_model: Trained, data: Data) -> None:
+    """Span scores are for jsonl only: the other formats stay byte for byte what they were."""
+    for output in ("conll", "inline"):
+        result = invoke(["tag", data.raw, "--model", ner_model.path, "--output", output])
+        assert result.exit_code == 0 and "score" not in result.stdout and "0." not in result.stdout
+
+
 def test_help_has_examples() -> None:
     result = invoke(["tag", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.stdout and "--output inline" in result.stdout
+    assert "--nbest K" in result.stdout and '"score"' in result.stdout and "--probs" in result.stdout
 
 
 # ----------------------------------------------------------------------------- -o never destroys data (issue 9)

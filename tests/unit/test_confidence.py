@@ -279,8 +279,17 @@ def test_plain_labels_map_by_name() -> None:
     got = OutputMap(["NOUN", "VERB", "DET"], "plain", ["DET", "NOUN", "VERB", "X"], "plain").probabilities(Lattice(emissions))
     np.testing.assert_allclose(got[:, :3], marginals(emissions)[:, [2, 0, 1]])
     assert (got[:, 3] == 0).all()
-    with pytest.raises(ValueError, match="'VERB' of the plain output is not among the output labels"):
-        OutputMap(["NOUN", "VERB"], "plain", ["NOUN"], "plain")
+    # A label without a column: its probability is not reported.
+    np.testing.assert_allclose(
+        OutputMap(["NOUN", "VERB", "DET"], "plain", ["NOUN"], "plain").probabilities(Lattice(emissions)), got[:, [1]]
+    )
+
+
+def test_a_written_tag_without_a_column_is_left_out() -> None:
+    emissions, scores = random_crf(np.random.default_rng(13), IOBES, "IOBES", True, 4)
+    full = OutputMap(IOBES, "IOBES", ["O", "B-A", "I-A"], "IOB2").probabilities(Lattice(emissions, scores))
+    got = OutputMap(IOBES, "IOBES", ["B-A", "O"], "IOB2").probabilities(Lattice(emissions, scores))
+    np.testing.assert_allclose(got, full[:, [1, 0]])
 
 
 # ----------------------------------------------------------------------------- property
