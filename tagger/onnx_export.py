@@ -113,8 +113,9 @@ class EmissionsNetwork(nn.Module):
             raise ValueError("a model with contextual features cannot be exported: the encoder's features come from outside the graph")
         self.model = model
         self.names = graph_inputs(model.config)
-        # The whole word table as one matrix: WordEmbedding's split into a parameter and a frozen buffer is for training.
-        self.register_buffer("word_table", model.word_embedding.weight.detach().clone(), persistent=False)
+        # The whole word table as one matrix: WordEmbedding's split into a parameter and a frozen buffer is for
+        # training. A persistent buffer is exported as an initializer (not a Constant node), which int8 quantises.
+        self.register_buffer("word_table", model.word_embedding.weight.detach().clone())
         self.char_directions: Optional[nn.ModuleList] = None
         if isinstance(model.char_encoder, CharLSTM):
             self.char_directions = nn.ModuleList(_direction(model.char_encoder.lstm, suffix) for suffix in ("", "_reverse"))
@@ -350,6 +351,9 @@ def export_onnx(
     """
     out = Path(out_path)
     _check_options(out, quantize, opset, force)
+    model_path = os.path.realpath(model_dir)
+    if os.path.commonpath([model_path, os.path.realpath(out)]) == model_path:
+        raise ConfigError(f"is inside the model directory {model_dir}, which must hold only the files tagger writes; write elsewhere", out)
     _onnx_modules()  # the install hint before the model is read
     files = load_model_files(model_dir)
     config = files.config

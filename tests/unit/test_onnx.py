@@ -332,6 +332,13 @@ def test_bad_options_are_refused_before_the_model_is_read(tmp_path: Path, name: 
     assert not (tmp_path / name).exists()
 
 
+def test_the_file_is_never_written_into_the_model_directory(exported: Callable[[str], Dict[str, Path]]) -> None:
+    model = exported("lstm-nochars-nocase")["dir"]
+    with pytest.raises(ConfigError, match="is inside the model directory"):
+        export_onnx(model, model / "model.onnx")
+    assert not (model / "model.onnx").exists()
+
+
 def test_a_bad_model_directory_is_a_model_file_error(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="no such model directory"):
         export_onnx(tmp_path / "nothing", tmp_path / "out.onnx")
