@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # type checkers see the real names; at run time they load on first use (below)
     from tagger.api import evaluate, train
     from tagger.config import TaggerConfig, TrainConfig
+    from tagger.datasets_map import DatasetTagger, add_predictions
     from tagger.engines import load
     from tagger.errors import TaggerError
     from tagger.evaluation import EvaluationReport
     from tagger.inference import Tagger
     from tagger.numpy_tagger import NumpyTagger
-    from tagger.results import InputSentence, TaggedSentence, TaggedSpan
+    from tagger.results import InputSentence, ScoredPath, ScoredSpan, TaggedSentence, TaggedSpan
     from tagger.schemes import Span
 
 __version__ = "0.1.0"
@@ -33,6 +34,10 @@ _LAZY = {
     "TaggedSentence": "tagger.results",
     "TaggedSpan": "tagger.results",
     "InputSentence": "tagger.results",
+    "ScoredSpan": "tagger.results",
+    "ScoredPath": "tagger.results",
+    "DatasetTagger": "tagger.datasets_map",
+    "add_predictions": "tagger.datasets_map",
     "Span": "tagger.schemes",
     "train": "tagger.api",
     "evaluate": "tagger.api",
@@ -44,9 +49,12 @@ _LAZY = {
 
 __all__ = [  # the stable API: the names of _LAZY (tests/integration/test_packaging.py checks they agree)
     "__version__",
+    "DatasetTagger",
     "EvaluationReport",
     "InputSentence",
     "NumpyTagger",
+    "ScoredPath",
+    "ScoredSpan",
     "Span",
     "TaggedSentence",
     "TaggedSpan",
@@ -54,6 +62,7 @@ __all__ = [  # the stable API: the names of _LAZY (tests/integration/test_packag
     "TaggerConfig",
     "TaggerError",
     "TrainConfig",
+    "add_predictions",
     "evaluate",
     "load",
     "train",

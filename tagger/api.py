@@ -660,6 +660,7 @@ def evaluate(
     scheme: Optional[str] = None,
     engine: str = "auto",
     device: str = "auto",
+    predictions: Optional[str] = None,
 ) -> EvaluationReport:
     """Scores a tagger on a labelled dataset: entity precision/recall/F1, or token accuracy for plain tags.
 
@@ -679,12 +680,15 @@ def evaluate(
         scheme: The gold tags' scheme; default: as ``corpora.load_corpus`` recorded it, else detected.
         engine: auto | torch | numpy | onnx, for a ``model`` given as a path (see ``tagger.engines.choose_engine``).
         device: auto | cpu | cuda | cuda:N, for a ``model`` given as a path.
+        predictions: A column of this model's predictions made already (``tagger.datasets_map``'s
+            ``add_predictions`` or ``DatasetTagger`` under ``Dataset.map``: label strings or ClassLabel
+            ids), scored as it is instead of tagging the tokens again.
 
     Returns:
         The report, in the model's scheme.
 
     Raises:
-        ConfigError: No such split or column, or gold labels the model does not know.
+        ConfigError: No such split or column, or gold labels (or predictions) the model does not know.
     """
     from tagger.engines import load
     from tagger.tagging import TaggerBase
@@ -697,7 +701,11 @@ def evaluate(
     if gold_scheme != tagger.scheme and "plain" not in (gold_scheme, tagger.scheme):
         gold = [convert_tags(tags, gold_scheme, tagger.scheme) for tags in gold]
     _check_labels(gold, tagger.labels, f"column {tag_column!r}", path)
-    predicted = tagger.predict(column_values(dataset, TOKENS), batch_size=batch_size)
+    if predictions is None:
+        predicted = tagger.predict(column_values(dataset, TOKENS), batch_size=batch_size)
+    else:
+        predicted, _ = column_tags(dataset, predictions)
+        _check_labels(predicted, tagger.labels, f"column {predictions!r}")
     return evaluate_tags(gold, predicted, tagger.scheme, mode)
 
 

@@ -128,6 +128,18 @@ def test_evaluate_accepts_the_mapped_dataset(model: Path, corpus: Any) -> None:
     assert report.sentences == 16 and report.f1 > 0.5
 
 
+def test_evaluate_scores_a_predictions_column_without_tagging_again(model: Path, corpus: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    mapped = add_predictions(corpus, model)
+    expected = tagger.evaluate(model, mapped, "tags", split="validation").to_dict()
+    loaded = tagger.load(model)
+    monkeypatch.setattr(loaded, "predict", lambda *a, **k: pytest.fail("the predictions column is scored, the model not run"))
+    assert tagger.evaluate(loaded, mapped, "tags", split="validation", predictions="predictions").to_dict() == expected
+    strings = corpus["validation"].map(DatasetTagger(model), batched=True)  # label strings rather than ClassLabel ids
+    assert tagger.evaluate(loaded, strings, "tags", predictions="predictions").to_dict() == expected
+    with pytest.raises(ConfigError, match="tag column 'guesses' not in the dataset"):
+        tagger.evaluate(loaded, mapped, "tags", split="validation", predictions="guesses")
+
+
 def test_bad_models_and_columns_fail_clearly(model: Path, corpus: Any, tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="no such model directory"):
         DatasetTagger(tmp_path / "missing")
