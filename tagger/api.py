@@ -8,13 +8,14 @@ model directory with its metadata and plot (``_write_model``). Each step is a fu
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import platform
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from tagger import __version__
 from tagger.config import TaggerConfig, TrainConfig, split_options
@@ -112,6 +113,7 @@ class _Run:
     dev_split: Optional[str]
     dev: Optional[Tuple[List[List[str]], List[List[str]]]]  # dev tokens and tags
     contextual: Any = None  # the FeatureCache of the contextual encoder (tagger.contextual), or None
+    ranks: Any = None  # tagger.distributed.Ranks of a run torchrun started; None: one process
 
 
 def _stderr_log(line: str) -> None:
@@ -444,6 +446,7 @@ def _fit(
     metrics = [_metrics_writer(metrics_path, done), *callbacks]
     show_progress = sys.stderr.isatty() if progress is None else progress
     features = _contextual_features(run, show_progress, log)
+    main = run.ranks is None or run.ranks.main
     return training.fit(
         run.tagger.model,
         run.train_set,
@@ -452,11 +455,12 @@ def _fit(
         run.device,
         _dev_evaluator(run),
         metrics,
-        show_progress,
+        show_progress and main,
         log,
-        checkpoint,
+        checkpoint if main else None,  # rank 0 alone writes it; every rank resumes from it
         saved,
         features,
+        run.ranks,
     )
 
 
@@ -464,9 +468,12 @@ def _fit(
 
 
 def _meta(run: _Run, dataset: Any, tag_column: str, result: Any, scores: Dict[str, Any]) -> Dict[str, Any]:
-    """meta.json: versions, the corpus, the run's course and its scores."""
+    """meta.json: versions, the corpus, the run's course (processes included) and its scores."""
     import torch
 
+    from tagger.distributed import SINGLE
+
+    ranks = run.ranks or SINGLE
     return {
         "tagger_version": __version__,
         "torch_version": torch.__version__,
@@ -479,6 +486,7 @@ def _meta(run: _Run, dataset: Any, tag_column: str, result: Any, scores: Dict[st
         "epochs": len(result.history),
         "stopped_because": result.stopped_because,
         "training_time_s": round(result.seconds, 1),
+        "distributed": {"world_size": ranks.world_size, "backend": ranks.backend},
         "scores": scores,
     }
 
@@ -601,36 +609,64 @@ def train(
         TrainingError: a non-finite loss (the last checkpoint is kept), or a checkpoint that does
             not belong to this run.
     """
+    from tagger import distributed
     from tagger.checkpoint import checkpoint_dir
     from tagger.devices import resolve_device
-    from tagger.serialization import check_writable, staging_dir
+    from tagger.serialization import check_writable
     from tagger.signals import terminate_raises
     from tagger.training import global_rngs_restored
 
-    log = log or _stderr_log
     cfg, model_options = _options(options)
     if "train" not in dataset:
         raise ConfigError(f"the dataset has no 'train' split; splits: {', '.join(dataset)}")
-    check_writable(out_dir, force)
-    device = resolve_device(cfg.device)
-    with terminate_raises(), global_rngs_restored(device), staging_dir(out_dir, force) as staging:
-        _check_checkpoint(checkpoint_dir(out_dir), resume, force)
-        run = _prepare(dataset, tag_column, cfg, model_options, device, log, allow_download)
-        checkpoint = _checkpoint(run, out_dir)
-        log(_describe(run))
-        try:
-            result = _fit(run, checkpoint, resume, staging / "metrics.jsonl", callbacks, progress, log)
+    ranks = distributed.ranks_from_environment()  # several processes when torchrun started this one
+    log, callbacks = ((log or _stderr_log), callbacks) if ranks.main else (_silent, ())  # rank 0 speaks for the run
+    if ranks.main:
+        check_writable(out_dir, force)
+    device = distributed.device_for(resolve_device(cfg.device), ranks)
+    with distributed.process_group(ranks, device) as ranks:
+        with terminate_raises(), global_rngs_restored(device), _output_dir(out_dir, force, ranks) as staging:
+            if ranks.main:
+                _check_checkpoint(checkpoint_dir(out_dir), resume, force)
+            run = _prepare(dataset, tag_column, cfg, model_options, device, log, allow_download)
+            run.ranks = ranks
+            checkpoint = _checkpoint(run, out_dir)
+            log(_describe(run))
             try:
-                _write_model(run, result, dataset, tag_column, staging)
-            except KeyboardInterrupt:
-                log(f"interrupted after training; the finished run is in {checkpoint.directory}: add --resume to write its model")
-                raise
-        finally:
-            if run.contextual is not None:  # the returned tagger computes features afresh; the training cache is let go
-                run.tagger.contextual = run.contextual.encoder
-    checkpoint.remove()
+                result = _fit(run, checkpoint, resume, staging / "metrics.jsonl", callbacks, progress, log)
+                try:
+                    _write_model(run, result, dataset, tag_column, staging)
+                except KeyboardInterrupt:
+                    log(f"interrupted after training; the finished run is in {checkpoint.directory}: add --resume to write its model")
+                    raise
+            finally:
+                if run.contextual is not None:  # the returned tagger computes features afresh; the training cache is let go
+                    run.tagger.contextual = run.contextual.encoder
+        if ranks.main:
+            checkpoint.remove()
+        distributed.barrier(ranks)  # the other ranks return once rank 0 has written the model
     log(_summary(run, result, out_dir))
     return run.tagger
+
+
+def _silent(line: str) -> None:
+    """The log of a rank other than 0."""
+
+
+def _output_dir(out_dir: Union[str, Path], force: bool, ranks: Any) -> "contextlib.AbstractContextManager[Path]":
+    """Where the model is written: ``out_dir``'s staging directory on rank 0, a scratch directory on the others."""
+    from tagger.serialization import staging_dir
+
+    return staging_dir(out_dir, force) if ranks.main else _scratch_dir()
+
+
+@contextlib.contextmanager
+def _scratch_dir() -> Iterator[Path]:
+    """Where a rank other than 0 writes the files it never publishes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tagger-rank-") as scratch:
+        yield Path(scratch)
 
 
 # --------------------------------------------------------------------------------- evaluate

@@ -37,6 +37,7 @@ from tagger.checkpoint import (
 )
 from tagger.config import TrainConfig
 from tagger.devices import autocast_dtype, mixed_precision
+from tagger.distributed import SINGLE, Ranks, all_sum, loss_function, shard
 from tagger.errors import TrainingError
 from tagger.evaluation import EvaluationReport
 from tagger.model import SequenceTagger
@@ -231,6 +232,7 @@ def fit(
     checkpoint: Optional[Checkpoint] = None,
     resume_from: Optional[SavedRun] = None,
     contextual: Optional[Sequence[torch.Tensor]] = None,
+    ranks: Optional[Ranks] = None,
 ) -> TrainResult:
     """Trains ``model`` in place and returns the best weights (by dev score, else by epoch).
 
@@ -245,6 +247,8 @@ def fit(
         resume_from: A saved run (``checkpoint.load()``) to continue instead of starting afresh.
         contextual: The training sentences' contextual features (``tagger.contextual``), in the order
             of ``train_set``, for a model with contextual features; padded into each batch at its step.
+        ranks: This process's place in a run of several (``tagger.distributed``, in its process group):
+            it trains on its share of each epoch's batches, DDP averaging the gradients; None: one process.
 
     Raises:
         TrainingError: the loss or the weights became non-finite (the last checkpoint is kept), or
@@ -252,7 +256,8 @@ def fit(
     """
     if bool(model.config.contextual_layers) != (contextual is not None) or (contextual is not None and len(contextual) != len(train_set)):
         raise ValueError("a model with contextual features needs one feature tensor per training sentence, and only such a model")
-    trainer = _Trainer(model, train_set, train_forms, cfg, device, evaluate, callbacks, progress, log, checkpoint, contextual)
+    ranks = ranks or SINGLE
+    trainer = _Trainer(model, train_set, train_forms, cfg, device, evaluate, callbacks, progress, log, checkpoint, contextual, ranks)
     return trainer.run(resume_from)
 
 
@@ -272,8 +277,10 @@ class _Trainer:
         log: Callable[[str], None],
         checkpoint: Optional[Checkpoint],
         contextual: Optional[Sequence[torch.Tensor]] = None,
+        ranks: Ranks = SINGLE,
     ):
-        self.contextual = contextual
+        self.contextual, self.ranks = contextual, ranks
+        self.loss = loss_function(model, ranks, device)  # model.loss, or DDP's forward around it
         self.model, self.train_set, self.train_forms, self.cfg, self.device = model, train_set, train_forms, cfg, device
         self.evaluate, self.callbacks, self.progress, self.log, self.checkpoint = evaluate, callbacks, progress, log, checkpoint
         self.rng = random.Random(cfg.seed)
@@ -286,7 +293,7 @@ class _Trainer:
         trained = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
         self.average = WeightAverage(trained, cfg.weight_average) if cfg.weight_average > 0 else None
         self.lengths = [len(s) for s in train_set]
-        self.steps_per_epoch = -(-len(train_set) // cfg.batch_size)
+        self.steps_per_epoch = -(-len(train_set) // cfg.batch_size) // ranks.world_size  # this rank's share (shard)
         self.check_every_step = sync_is_cheap(device)
         self.signals = HeldSignals()
         self.threads = training_threads(cfg.num_threads)  # pinned to num_threads, else fitted to the free cores
@@ -324,7 +331,7 @@ class _Trainer:
         self.rng.setstate(at.batch_rng)
         # Batches are built once per epoch (bucketed by length), not per step; contextual features are
         # padded in at each step, so that the epoch holds no padded copy of all of them.
-        order = bucketed_batches(self.lengths, cfg.batch_size, self.rng)
+        order = shard(bucketed_batches(self.lengths, cfg.batch_size, self.rng), self.ranks)
         batches: List[Batch] = [make_batch([self.train_set[i] for i in ids], self.train_forms) for ids in order]
         self.model.train()
         bar = _progress(sum(self.lengths), at.epoch, self.progress, at.epoch_tokens)
@@ -354,7 +361,7 @@ class _Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         words = word_dropout(batch.words, batch.mask, self.cfg.word_dropout, self.dropout_generator)
         with mixed_precision(self.device, self.use_amp):
-            loss = self.model.loss(batch, words)  # forward and loss
+            loss = self.loss(batch, words)  # forward and loss
         if self.check_every_step and not math.isfinite(loss.item()):  # before the update spoils the weights
             raise self.non_finite(f"the loss is not finite ({loss.item()})", number)
         self.backward(loss)
@@ -407,7 +414,8 @@ class _Trainer:
             TrainingError: the epoch's loss or the weights are not finite.
         """
         at = self.at
-        loss = at.epoch_loss.item() / len(self.train_set)
+        loss = all_sum(at.epoch_loss, self.ranks).item() / len(self.train_set)  # every rank's sentences
+        tokens = int(all_sum(torch.tensor(float(at.epoch_tokens), device=self.device), self.ranks).item())
         if not math.isfinite(loss):
             raise self.non_finite(f"the epoch's loss is not finite ({loss})")
         if not _all_finite(self.params):
@@ -416,7 +424,7 @@ class _Trainer:
             "epoch": at.epoch,
             "lr": lr,
             "loss": loss,
-            "train_tokens_per_s": at.epoch_tokens / max(at.epoch_seconds, 1e-9),
+            "train_tokens_per_s": tokens / max(at.epoch_seconds, 1e-9),
             "train_seconds": at.epoch_seconds,
             "threads": torch.get_num_threads(),
         }
@@ -509,6 +517,7 @@ class _Trainer:
             "stopped_because": result.stopped_because,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "average_updates": self.average.updates if self.average is not None else None,
+            "world_size": self.ranks.world_size,
         }
 
     def state_tensors(self) -> Dict[str, torch.Tensor]:
@@ -551,6 +560,12 @@ class _Trainer:
         Raises:
             TrainingError: a field of the wrong type or range, or a tensor of the wrong name or shape.
         """
+        world_size = saved.state.get("world_size", 1)  # absent in the checkpoints of one process before it was recorded
+        if world_size != self.ranks.world_size:
+            raise saved.error(
+                f"was written by a run of {world_size} process(es); resume it with as many (torchrun --nproc-per-node), "
+                f"not {self.ranks.world_size}: each process's share of the batches depends on their number"
+            )
         at = self.saved_progress(saved)
         result = self.saved_result(saved, at.epoch)
         weights = saved.weights("model", self.model.state_dict())
