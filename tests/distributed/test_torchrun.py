@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 from typing import List
 
+import pytest
 from safetensors.torch import load_file
 
 from tests.cli.conftest import TINY, conll_text, subprocess_env
 from tests.model.toy import SENTENCES
 
 WORKER = Path(__file__).with_name("worker.py")
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TIMEOUT_S = 240
 
 
@@ -88,3 +90,20 @@ def test_torchrun_cli_run_resumes_after_a_kill(tmp_path: Path) -> None:
     )
     assert single.returncode == 2  # nothing to resume any more: one line, no traceback
     assert "Traceback" not in single.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (DATA / "conll2003").is_dir(), reason=f"needs the CoNLL-2003 corpus in {DATA}")
+def test_two_processes_score_within_a_point_of_one_with_the_same_total_batch(tmp_path: Path) -> None:
+    """2 ranks x 16 sentences per step against 1 process x 32, on 2,000 CoNLL-2003 sentences for 5 epochs."""
+    common = ["--conll2003", str(DATA), "--sentences", "2000", "--epochs", "5"]
+    two = subprocess.run(
+        torchrun(str(WORKER), str(tmp_path / "two"), "--batch-size", "16", *common), env=env(tmp_path), capture_output=True, text=True
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    single = [sys.executable, str(WORKER), str(tmp_path / "one"), "--batch-size", "32", *common]
+    one = subprocess.run(single, env=env(tmp_path), capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr[-3000:]
+    f1 = {n: json.loads((tmp_path / n / "rank0.json").read_text())["scores"]["validation"]["f1"] for n in ("one", "two")}
+    print(f"dev F1: one process {f1['one']:.4f}, two processes {f1['two']:.4f}")
+    assert abs(f1["one"] - f1["two"]) < 0.01

@@ -22,6 +22,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--die-at-step", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--conll2003", type=Path, help="train on the first --sentences of this data dir's CoNLL-2003")
+    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args()
     rank = int(os.environ.get("RANK", "0"))
 
@@ -41,8 +44,18 @@ def main() -> None:
 
         training._Trainer.step = dying_step  # type: ignore[method-assign]
 
-    options = {**TINY, "batch_size": args.batch_size, "max_epochs": 4, "num_threads": 1, "seed": 7}
-    model = tagger.train(toy_dataset(SENTENCES * 4), "ner_tags", args.out / "model", force=True, **options)
+    if args.conll2003:
+        from datasets import DatasetDict
+
+        from tagger.corpora import load_corpus
+
+        corpus = load_corpus("conll2003", data_dir=args.conll2003, cache_dir=args.out / "cache")
+        dataset = DatasetDict(train=corpus["train"].select(range(args.sentences)), validation=corpus["validation"])
+        options = {"batch_size": args.batch_size, "max_epochs": args.epochs, "num_threads": 1, "seed": 7, "progress": False}
+    else:
+        dataset = toy_dataset(SENTENCES * 4)
+        options = {**TINY, "batch_size": args.batch_size, "max_epochs": args.epochs, "num_threads": 1, "seed": 7}
+    model = tagger.train(dataset, "ner_tags", args.out / "model", force=True, **options)
     state = {k: v.contiguous() for k, v in model.model.state_dict().items()}
     save_file(state, str(args.out / f"rank{rank}.safetensors"))
     (args.out / f"rank{rank}.json").write_text(json.dumps(model.meta), encoding="utf-8")
