@@ -1,11 +1,17 @@
 """Training and tagging speed of the reference tagger and its variants on CoNLL-2003, against a bare
 torch RNN of the same size on the same batches, plus CLI start-up and peak memory.
 
-Tagging is measured with both engines: ``tag-api`` (torch ``Tagger``) and ``tag-numpy``
-(``NumpyTagger``, CPU only). The CLI rows run ``tagger tag`` with its default engine (``auto``:
-numpy on a CPU) and record which engine that was; ``tag-cli-torch`` forces ``--engine torch``.
+Tagging is measured with every engine: ``tag-api`` (torch ``Tagger``), ``tag-numpy``
+(``NumpyTagger``, CPU only) and ``tag-onnx`` (``OnnxTagger`` on the model exported by ``tagger
+export``, float32 and ``--quantize int8``; CPU only, when onnxruntime is installed). Each row's
+ratio is its tokens/s over the bare float32 torch RNN forward of the same size on the same
+batches: for ``onnx-int8`` that is the issue's comparison (goal: at least 1.5). The CLI rows run
+``tagger tag`` with its default engine (``auto``: numpy on a CPU) and record which engine that
+was; ``tag-cli-torch`` forces ``--engine torch``.
 
     python bench/throughput.py                       # reference, bigru, softmax on CPU
+    python bench/throughput.py --variants reference --batch-sizes 32,256 --threads 1   # ONNX int8 against bare nn.LSTM
+    python bench/throughput.py --variants reference --batch-sizes 4 --limit 40 --embeddings none   # does it run (no timing value)
     python bench/throughput.py --variants reference --device cuda --batch-sizes 1,32,256,1024 --epochs 2
     python bench/throughput.py --variants reference --device cuda --batch-sizes 256,1024 --epochs 2 --mixed-precision
 
@@ -42,7 +48,11 @@ def _setup(args: dict):
         torch.set_num_threads(args["threads"])
     from tagger import corpora
 
-    return corpora.load_corpus("conll2003", data_dir=args["data_dir"])
+    corpus = corpora.load_corpus("conll2003", data_dir=args["data_dir"])
+    if args.get("limit"):  # a quick check that the script runs: the first sentences of each split
+        for split in list(corpus):
+            corpus[split] = corpus[split].select(range(min(args["limit"], len(corpus[split]))))
+    return corpus
 
 
 def _bare_rnn(config, input_size: int, device):
@@ -200,12 +210,34 @@ def child_tag_numpy(args: dict) -> dict:
     model = NumpyTagger.load(args["model"])
     batch_size = args["batch_size"]
     seconds = _time_predict(model, sentences, batch_size)
+    return _bare_cpu_row(model.config, model.layers[0][0].w_ih_t.shape[0], sentences, batch_size, seconds)
+
+
+def child_tag_onnx(args: dict) -> dict:
+    """OnnxTagger.predict (an export, float32 or int8) on CoNLL-2003 dev at one batch size, then the bare
+    float32 torch RNN forward (CPU) of the same size on the same batches.
+
+    onnxruntime gets ``--threads`` intra-op threads when given (torch gets as many), else its default.
+    """
+    from tagger.onnx_engine import OnnxTagger
+
+    dd = _setup(args)
+    sentences = [t for t in dd["validation"]["tokens"] if t]
+    model = OnnxTagger.load(args["onnx"], threads=args.get("threads"))
+    batch_size = args["batch_size"]
+    seconds = _time_predict(model, sentences, batch_size)
+    config = model.config
+    input_size = config.word_dim + (config.char_hidden if config.char_encoder != "none" else 0) + config.case_dim
+    return _bare_cpu_row(config, input_size, sentences, batch_size, seconds)
+
+
+def _bare_cpu_row(config, input_size: int, sentences: list, batch_size: int, seconds: float) -> dict:
+    """A CPU tagging row: the bare float32 torch RNN forward of ``config``'s size on the batches the taggers make."""
     import torch
 
     batches = _dev_batches(sentences, batch_size)
-    input_size = model.layers[0][0].w_ih_t.shape[0]
     cpu = torch.device("cpu")
-    bare = _bare_rnn(model.config, input_size, cpu).eval()
+    bare = _bare_rnn(config, input_size, cpu).eval()
     bare_tps = _bare_epoch(bare, batches, input_size, cpu, backward=False)
     padded_tps = _bare_epoch(bare, batches, input_size, cpu, backward=False, packed=False)
     return _tag_row(sum(len(s) for s in sentences), seconds, bare_tps, padded_tps)
@@ -215,7 +247,7 @@ def child_main(spec: str) -> None:
     import torch
 
     args = json.loads(spec)
-    result = {"train": child_train, "tag": child_tag, "tag-numpy": child_tag_numpy}[args["kind"]](args)
+    result = {"train": child_train, "tag": child_tag, "tag-numpy": child_tag_numpy, "tag-onnx": child_tag_onnx}[args["kind"]](args)
     if torch.cuda.is_available() and args["device"] != "cpu":
         result["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(result), flush=True)
@@ -265,16 +297,22 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--data-dir", default=os.environ.get("TAGGER_DATA", str(ROOT.parent / "shared" / "data")))
-    parser.add_argument("--embeddings", default=None, help="default: GloVe 6B 50d via shared/data/embeddings/glove-6b-50d")
+    parser.add_argument(
+        "--embeddings", default=None, help="default: GloVe 6B 50d via shared/data/embeddings/glove-6b-50d; none: random vectors"
+    )
     parser.add_argument("--epochs", type=int, default=1, help="training epochs; the last one is measured (2 on a GPU: the first warms up)")
     parser.add_argument("--mixed-precision", action="store_true", help="train and tag under autocast on a GPU (bare RNNs too)")
     parser.add_argument("--options", default="{}", help="extra tagger.train options as JSON (e.g. batch_size)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N sentences of each split (to check the script runs)")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX rows (tagger export and onnxruntime)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child_main(args.child)
     embeddings = (
-        args.embeddings
+        None
+        if args.embeddings == "none"
+        else args.embeddings
         or subprocess.run(
             [sys.executable, str(Path(args.data_dir) / "embeddings" / "glove-6b-50d")], check=True, capture_output=True, text=True
         ).stdout.split()[-1]
@@ -289,6 +327,7 @@ def main() -> None:
         "threads": args.threads,
         "options": {**json.loads(args.options), **({"mixed_precision": True} if args.mixed_precision else {})},
         "epochs": args.epochs,
+        "limit": args.limit,
     }
     rows = []
     work = Path(tempfile.mkdtemp(prefix="tagger-bench-"))
@@ -298,18 +337,20 @@ def main() -> None:
         print(json.dumps(row), flush=True)
 
     emit({"measure": "machine", **machine(args.device), "mixed_precision": args.mixed_precision, "epochs": args.epochs})
+    onnx = args.device == "cpu" and not args.no_onnx and _onnxruntime_available()
 
     for name, command in (
         ("tagger --help", tagger_command() + ["--help"]),
         ("python -c 'import tagger'", [sys.executable, "-c", "import tagger"]),
         ("import tagger + torch model code", [sys.executable, "-c", "import tagger; tagger.Tagger"]),
     ):
-        times = [run_child(command, env)[1] for _ in range(5)]
+        times = [run_child(command, env)[1] for _ in range(1 if args.limit else 5)]
         emit({"measure": "startup", "what": name, "seconds": statistics.median(times)})
 
     from tagger import corpora  # light: the readers only
 
-    lines = "".join(" ".join(s.tokens) + "\n" for s in corpora.read_sentences(Path(args.data_dir) / "conll2003" / "dev.txt"))
+    dev = list(corpora.read_sentences(Path(args.data_dir) / "conll2003" / "dev.txt"))[: args.limit]
+    lines = "".join(" ".join(s.tokens) + "\n" for s in dev)
     dev_tokens, dev_tokens_x10 = work / "dev.tokens", work / "dev-x10.tokens"
     dev_tokens.write_text(lines, encoding="utf-8")
     dev_tokens_x10.write_text(lines * 10, encoding="utf-8")
@@ -319,6 +360,12 @@ def main() -> None:
         spec = {**base, "kind": "train", "variant": variant, "out": str(model_dir)}
         out, seconds, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
         emit({"measure": "train", "variant": variant, "device": args.device, **json.loads(out.splitlines()[-1]), "peak_rss_mb": rss})
+        exports = {}
+        if onnx:
+            from tagger.onnx_export import export_onnx
+
+            for engine, quantize in (("onnx", None), ("onnx-int8", "int8")):
+                exports[engine] = export_onnx(model_dir, work / f"{variant}-{engine}.onnx", quantize=quantize)
         for batch_size in map(int, args.batch_sizes.split(",")):
             spec = {**base, "kind": "tag", "model": str(model_dir), "batch_size": batch_size}
             out, _, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
@@ -342,6 +389,21 @@ def main() -> None:
                         "device": "cpu",
                         "engine": "numpy",
                         "batch_size": batch_size,
+                        **json.loads(out.splitlines()[-1]),
+                        "peak_rss_mb": rss,
+                    }
+                )
+            for engine, path in exports.items():
+                spec = {**base, "kind": "tag-onnx", "onnx": str(path), "batch_size": batch_size}
+                out, _, _, rss = run_child([sys.executable, __file__, "--child", json.dumps(spec)], env)
+                emit(
+                    {
+                        "measure": "tag-onnx",
+                        "variant": variant,
+                        "device": "cpu",
+                        "engine": engine,
+                        "batch_size": batch_size,
+                        "file_bytes": path.stat().st_size,
                         **json.loads(out.splitlines()[-1]),
                         "peak_rss_mb": rss,
                     }
@@ -382,7 +444,7 @@ def main() -> None:
         if row["measure"].startswith("tag-cli") and row["variant"] in bare:
             row["ratio"] = row["tag_tokens_per_s"] / bare[row["variant"]]
     print(
-        f"\n{'measure':<13} {'variant':<10} {'engine':<6} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} "
+        f"\n{'measure':<13} {'variant':<10} {'engine':<9} {'batch':>5} {'tokens/s':>10} {'bare tok/s':>10} {'ratio':>6} "
         f"{'first out s':>11} {'peak RSS MB':>11}"
     )
     for r in rows:
@@ -395,7 +457,7 @@ def main() -> None:
         tps = r.get("train_tokens_per_s") or r.get("tag_tokens_per_s")
         bare_tps = r.get("bare_fwd_bwd_tokens_per_s") or r.get("bare_fwd_tokens_per_s")
         print(
-            f"{r['measure']:<13} {r['variant']:<10} {r.get('engine', 'torch'):<6} {r.get('batch_size', '-')!s:>5} "
+            f"{r['measure']:<13} {r['variant']:<10} {r.get('engine', 'torch'):<9} {r.get('batch_size', '-')!s:>5} "
             f"{tps:>10,.0f} {bare_tps or 0:>10,.0f} "
             f"{r.get('ratio', 0):>6.2f} {r.get('first_output_s', 0):>11.2f} {r['peak_rss_mb']:>11.0f}"
         )
@@ -407,6 +469,17 @@ def main() -> None:
         if "ratio_padded" in r:
             key = "bare_padded_fwd_bwd_input_grad_tokens_per_s" if r["measure"] == "train" else "bare_padded_fwd_tokens_per_s"
             print(f"{'':<20} {'bare, padded (not exact)':<27} {r[key]:>10,.0f} {r['ratio_padded']:>6.2f}")
+
+    for r in rows:
+        if r.get("engine") == "onnx-int8":
+            verdict = "meets" if r["ratio"] >= 1.5 else "misses"
+            print(f"int8 {r['variant']} batch {r['batch_size']}: {r['ratio']:.2f}x the bare float32 forward ({verdict} the 1.5x goal)")
+
+
+def _onnxruntime_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
 if __name__ == "__main__":
