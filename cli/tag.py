@@ -76,6 +76,13 @@ Examples:
 )
 @corpus_format_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Sentences per forward pass.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=1024),
+    default=1,
+    show_default=True,
+    help="Processes that tag (each loads the model once; the cores are shared out among them). The output is the same, in input order.",
+)
 @device_option
 @mixed_precision_option
 @engine_option
@@ -91,6 +98,7 @@ def tag_command(
     nbest: Optional[int],
     corpus_format: Optional[str],
     batch_size: int,
+    workers: int,
     device: str,
     mixed_precision: bool,
     engine: str,
@@ -125,16 +133,25 @@ def tag_command(
 
     from tagger.allocator import keep_freed_memory
     from tagger.corpora.inputs import read_inputs
-    from tagger.engines import load
+    from tagger.parallel import iter_tag_parallel
     from tagger.writers import write_sentences
 
     keep_freed_memory()  # the CLI's opt-in: glibc keeps freed buffers for reuse (see tagger.allocator)
     with atomic_output(out_file) as out:  # opened first: an unwritable -o fails before the model loads
-        tagger = load(model_dir, engine=engine, device=device, mixed_precision=mixed_precision, allow_download=allow_download)
         inputs = read_inputs(paths, input_format, corpus_format or "auto")
-        # JSON lines always carry span scores; the other formats have nowhere to put them.
-        scored = output_format == "jsonl"
-        tagged = tagger.iter_tag(inputs, batch_size, scores=scored, probs=probs, nbest=nbest or 0)
+        tagged = iter_tag_parallel(
+            model_dir,
+            inputs,
+            workers,
+            engine=engine,
+            device=device,
+            mixed_precision=mixed_precision,
+            allow_download=allow_download,
+            batch_size=batch_size,
+            scores=output_format == "jsonl",  # JSON lines always carry span scores; the other formats have nowhere to put them
+            probs=probs,
+            nbest=nbest or 0,
+        )
         if stderr_is_terminal():
             from tqdm import tqdm
 
