@@ -17,11 +17,12 @@ Examples:
 
 
 def model_info(model_dir: str) -> Dict[str, Any]:
-    """``Tagger.info()`` plus the directory and its size on disk."""
-    from tagger.inference import Tagger
+    """The model's ``info()`` plus the directory (or ``.onnx`` file) and its size on disk."""
+    from tagger.engines import load
 
-    tagger = Tagger.load(model_dir, device="cpu")
-    files = sorted(p for p in Path(model_dir).iterdir() if p.is_file())
+    tagger = load(model_dir, engine="torch" if Path(model_dir).is_dir() else "auto", device="cpu")
+    path = Path(model_dir)
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
     return {
         "path": str(model_dir),
         "size_bytes": sum(p.stat().st_size for p in files),

@@ -56,7 +56,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
 
 
 def check_output(path: Optional[str], inputs: Sequence[str], model_dir: Optional[str] = None) -> None:
-    """Refuse (before any work) an output file that is one of the inputs or inside the model directory.
+    """Refuse (before any work) an output file that is one of the inputs, the model file or inside the model directory.
 
     Compared by device and inode, so a symlink or a hard link to an input is caught too. Devices
     and FIFOs are written through, not replaced, and are not compared.
@@ -74,6 +74,8 @@ def check_output(path: Optional[str], inputs: Sequence[str], model_dir: Optional
     target = resolve_output(path)
     if target.kind not in ("file", "new"):
         return
+    if model_dir is not None and os.path.isfile(model_dir) and target.stat is not None and _same(os.stat(model_dir), target.stat):
+        raise OutputError(f"is the model file {model_dir}; write elsewhere", path)
     if model_dir is not None and os.path.isdir(model_dir):
         model = os.path.realpath(model_dir)
         where = os.path.join(os.path.realpath(os.path.dirname(target.path)), os.path.basename(target.path))

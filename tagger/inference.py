@@ -206,21 +206,11 @@ class Tagger(TaggerBase):
             start, transitions, end = self.model.crf.constrained_scores(torch.float32)
         return start.cpu().numpy(), transitions.cpu().numpy(), end.cpu().numpy()
 
+    ENGINE = "torch"
+
     def info(self) -> Dict[str, object]:
-        """What ``tagger info`` prints: configuration, labels, size and training scores."""
-        parameters = sum(p.numel() for p in self.model.parameters())
-        return {
-            "model": self.config.to_dict(),
-            "training": self.train_config.to_dict(),
-            "labels": self.labels,
-            "scheme": self.scheme,
-            "parameters": parameters,
-            "words": len(self.word_vocab),
-            "chars": len(self.char_vocab),
-            **{
-                k: v
-                for k, v in self.meta.items()
-                if k in ("scores", "tagger_version", "created", "corpus", "embeddings", "training_time_s", "best_epoch")
-            },
-            **({"contextual": dict(self.contextual.description)} if self.contextual is not None else {}),
-        }
+        """What ``tagger info`` prints: configuration, labels, size (trained parameters), training scores, the encoder."""
+        info = {**super().info(), "parameters": sum(p.numel() for p in self.model.parameters())}
+        if self.contextual is not None:
+            info["contextual"] = dict(self.contextual.description)
+        return info

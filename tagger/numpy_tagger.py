@@ -351,6 +351,8 @@ class NumpyTagger(TaggerBase):
             self.crf_scores = (start, transitions, end)
         super().__init__(Vocabularies.from_files(files), files.train_config, files.meta)
 
+    ENGINE = "numpy"
+
     @classmethod
     def load(cls, path: Union[str, Path]) -> "NumpyTagger":
         """Loads a model directory written by ``tagger.train`` or ``Tagger.save`` (torch is not imported).

@@ -29,7 +29,6 @@ from tagger.config import TaggerConfig, TrainConfig
 from tagger.errors import ConfigError, ModelFileError, TaggerError
 from tagger.numpy_tagger import FORBIDDEN_SCORE, viterbi
 from tagger.serialization import MAX_META_BYTES, MAX_VOCAB_BYTES, ModelFiles
-from tagger.shapes import parameter_count
 from tagger.tagging import FormTable, TaggerBase, Vocabularies, sorted_batches
 
 INSTALL_HINT = "pip install tagger[onnx]"
@@ -48,8 +47,6 @@ MAX_ONNX_BYTES = 1 << 31
 MAX_CRF_BYTES = 64 << 20
 """tagger.crf: 1024 tags' transitions (the CRF's bound) written as JSON numbers take about 25 MB."""
 CRF_SCORES = ("start_transitions", "transitions", "end_transitions")
-INFO_META_KEYS = ("scores", "tagger_version", "created", "corpus", "embeddings", "training_time_s", "best_epoch")
-
 PathLike = Union[str, Path]
 
 
@@ -72,7 +69,7 @@ def _onnx_modules() -> Tuple[Any, Any]:
     """``(onnx, onnxruntime)``, or a one-line ConfigError saying how to install them."""
     try:
         import onnx
-        import onnxruntime  # type: ignore[import-untyped]  # no type information (pyproject's list of such packages lacks it)
+        import onnxruntime
     except ImportError:
         raise ConfigError(f"the onnx engine needs the onnx and onnxruntime packages: {INSTALL_HINT}") from None
     return onnx, onnxruntime
@@ -389,18 +386,8 @@ class OnnxTagger(TaggerBase):
     def transition_scores(self) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return self.crf_scores
 
+    ENGINE = "onnx"
+
     def info(self) -> Dict[str, object]:
         """What ``tagger info`` prints: configuration, labels, size and training scores, and the export's file and quantisation."""
-        return {
-            "model": self.config.to_dict(),
-            "training": self.train_config.to_dict(),
-            "labels": self.labels,
-            "scheme": self.scheme,
-            "parameters": parameter_count(self.config),
-            "words": len(self.word_vocab),
-            "chars": len(self.char_vocab),
-            **{key: value for key, value in self.meta.items() if key in INFO_META_KEYS},
-            "engine": "onnx",
-            "onnx_file": None if self.path is None else str(self.path),
-            "quantize": self.quantize,
-        }
+        return {**super().info(), "onnx_file": None if self.path is None else str(self.path), "quantize": self.quantize}

@@ -83,7 +83,7 @@ def _onnx_modules() -> Tuple[Any, Any]:
     """``(onnx, onnxruntime)``, or a one-line ConfigError saying how to install them."""
     try:
         import onnx
-        import onnxruntime  # type: ignore[import-untyped]  # no type information (pyproject's list of such packages lacks it)
+        import onnxruntime
     except ImportError:
         raise ConfigError(f"exporting to ONNX needs the onnx and onnxruntime packages: {INSTALL_HINT}") from None
     return onnx, onnxruntime
@@ -265,7 +265,7 @@ def quantize_int8(model: Any) -> Any:
     weights; activations quantised at run time), which covers the recurrent, matmul and gather nodes.
     """
     onnx, _ = _onnx_modules()
-    from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory(prefix="tagger-onnx-") as work:
         source, target = Path(work) / "float32.onnx", Path(work) / "int8.onnx"

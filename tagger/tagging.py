@@ -189,6 +189,10 @@ class Vocabularies(NamedTuple):
         return cls(words, Vocab(vocab["chars"]), Vocab(vocab["labels"], reserved=False), list(vocab["output_labels"]))
 
 
+INFO_META_KEYS = ("scores", "tagger_version", "created", "corpus", "embeddings", "training_time_s", "best_epoch")
+"""The entries of ``meta.json`` that ``info()`` shows."""
+
+
 class TaggerBase:
     """What every tagging engine shares: the vocabularies, the conversion of predicted ids to the
     corpus's labels, and the prediction interface over chunks of sentences.
@@ -225,6 +229,25 @@ class TaggerBase:
     def scheme(self) -> str:
         """The tag scheme of the predictions (the corpus's scheme)."""
         return self.config.output_scheme
+
+    ENGINE = ""
+    """What computes the network: numpy, torch or onnx (``info()["engine"]``); each engine sets it."""
+
+    def info(self) -> Dict[str, object]:
+        """What ``tagger info`` prints: configuration, labels, size, training scores and the engine."""
+        from tagger.shapes import parameter_count
+
+        return {
+            "model": self.config.to_dict(),
+            "training": self.train_config.to_dict(),
+            "labels": self.labels,
+            "scheme": self.scheme,
+            "parameters": parameter_count(self.config),
+            "words": len(self.word_vocab),
+            "chars": len(self.char_vocab),
+            **{key: value for key, value in self.meta.items() if key in INFO_META_KEYS},
+            "engine": self.ENGINE,
+        }
 
     def _to_output(self, ids: Sequence[int]) -> List[str]:
         """Predicted label ids (training scheme) as the corpus's labels."""

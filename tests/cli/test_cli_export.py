@@ -81,3 +81,20 @@ def test_unknown_format_and_quantisation_are_usage_errors(ner_model: Trained, tm
     for option in (["--format", "tflite"], ["--quantize", "int4"]):
         result = invoke(["export", "--model", ner_model.path, *option, tmp_path / "a.onnx"])
         assert result.exit_code == 2 and "Invalid value" in result.stderr, result.output
+
+
+def test_tag_never_writes_over_the_onnx_file_and_info_reads_it(ner_model: Trained, data: Data, tmp_path: Path) -> None:
+    out = tmp_path / "ner.onnx"
+    assert invoke(["export", "--model", ner_model.path, out]).exit_code == 0
+    before = out.read_bytes()
+    result = invoke(["tag", data.raw, "--model", out, "-o", out])
+    assert result.exit_code == 2 and f"is the model file {out}" in result.output
+    assert out.read_bytes() == before
+    info = invoke(["info", "--model", out, "--json"])
+    assert info.exit_code == 0, info.output
+    record = json.loads(info.stdout)
+    assert record["engine"] == "onnx" and record["files"] == ["ner.onnx"] and record["size_bytes"] == len(before)
+    directory = json.loads(invoke(["info", "--model", ner_model.path, "--json"]).stdout)
+    shared = ("labels", "scheme", "model", "scores")
+    assert {k: record[k] for k in shared} == {k: directory[k] for k in shared}
+    assert "ner.onnx (" in invoke(["info", "--model", out]).stdout

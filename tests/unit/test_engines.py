@@ -146,3 +146,11 @@ def test_engines_give_the_same_emissions_and_transition_scores(tmp_path: Path, c
         for ours, theirs in zip(*scores):
             np.testing.assert_allclose(ours, theirs)
         assert (scores[0][1] == -10000.0).any()  # the scheme's constraints are applied
+
+
+def test_every_engine_has_info_with_its_name(tmp_path: Path) -> None:
+    path = random_tagger(tmp_path / "model")
+    infos = {engine: engines.load(path, engine=engine, device="cpu").info() for engine in ("numpy", "torch")}
+    assert {engine: info["engine"] for engine, info in infos.items()} == {"numpy": "numpy", "torch": "torch"}
+    shared = ("model", "training", "labels", "scheme", "words", "chars")
+    assert {k: infos["numpy"][k] for k in shared} == {k: infos["torch"][k] for k in shared}
