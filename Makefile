@@ -39,7 +39,8 @@ lint: install $(MYPY_LINKS)/corpora $(MYPY_LINKS)/cli
 
 # The lowest supported torch, 2.2, in a second environment (CI runs it after `make test`): torch 2.2
 # needs NumPy 1.x, hence pyarrow 21 and the lowest datasets tagger supports. Without the
-# transformers extra: its tests skip there, naming it. pip takes torch 2.2.2 from PyPI (a CUDA
+# transformers and spacy extras: their tests skip there, naming them; with the onnx extra, so that
+# the export runs through torch 2.2's exporter. pip takes torch 2.2.2 from PyPI (a CUDA
 # build: about 5 GB with its libraries, 2-3 minutes), which runs on the CPU as well.
 MIN_VENV ?= .venv-min
 MIN_PINS ?= torch==2.2.2 "numpy<2" "pyarrow==21.*" datasets==4.3.0
@@ -47,7 +48,7 @@ MIN_PINS ?= torch==2.2.2 "numpy<2" "pyarrow==21.*" datasets==4.3.0
 $(MIN_VENV)/bin/tagger: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/pip install -q --upgrade pip
-	$(MIN_VENV)/bin/pip install -q $(MIN_PINS) -e ".[test]"
+	$(MIN_VENV)/bin/pip install -q $(MIN_PINS) -e ".[test,onnx]"
 	touch $@
 
 test-min: $(MIN_VENV)/bin/tagger
