@@ -1,0 +1,62 @@
+"""Every script in examples/ runs, on tiny models trained here (the integrations' optional extras installed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import NER_SENTENCES, conll_text, subprocess_env
+from tests.integration.tiny_models import train_ner
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def ner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_ner(tmp_path_factory.mktemp("examples") / "ner")
+
+
+def run(tmp_path: Path, *args: str, stdin: str = "") -> str:
+    done = subprocess.run([sys.executable, *args], input=stdin, env=subprocess_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_every_example_has_a_test() -> None:
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["datasets_map.py", "onnx_serving.py", "spacy_pipeline.py"]
+
+
+def test_spacy_pipeline(ner: Path, tmp_path: Path) -> None:
+    pytest.importorskip("spacy", reason="the example needs the spacy extra: pip install tagger[spacy]")
+    out = run(tmp_path, str(EXAMPLES / "spacy_pipeline.py"), str(ner), "John Smith lives in Paris.", "Mary flew to New York.")
+    lines = out.splitlines()
+    assert lines[0].startswith("John Smith PER ") and " | Paris LOC " in lines[0] and lines[1].startswith("Mary PER ")
+
+
+def test_datasets_map(ner: Path, tmp_path: Path) -> None:
+    dev = tmp_path / "dev.txt"
+    dev.write_text(conll_text(NER_SENTENCES), encoding="utf-8")
+    out = run(tmp_path, str(EXAMPLES / "datasets_map.py"), str(ner), str(dev))
+    assert out.splitlines()[0].startswith("John/B-PER Smith/I-PER lives/O")
+    assert out.splitlines()[1].startswith("F1 1.0000 on ")
+
+
+def test_onnx_serving(ner: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="the example needs the onnx extra: pip install tagger[onnx]")
+    from tagger.onnx_export import export_onnx
+
+    onnx_file = export_onnx(ner, tmp_path / "ner.onnx")
+    text = "John Smith lives in Paris.\nMary flew to New York with British Airways.\n"
+    records = [json.loads(line) for line in run(tmp_path, str(EXAMPLES / "onnx_serving.py"), str(onnx_file), stdin=text).splitlines()]
+    import tagger
+
+    expected = tagger.load(ner, engine="numpy").tag(text, scores=True)
+    assert [[(s["label"], s["start_char"], s["end_char"]) for s in r["spans"]] for r in records] == [
+        [(s.label, s.start_char, s.end_char) for s in sentence.spans] for sentence in expected
+    ]
+    assert [s["score"] for r in records for s in r["spans"]] == pytest.approx([s.score for e in expected for s in e.spans], abs=1e-5)
+    assert records[0]["spans"][0]["text"] == "John Smith"
