@@ -26,6 +26,7 @@ from tagger.cli.errors import DEBUG_KEY, InternalError, UserError, is_debug
 from tagger.cli.evaluate import evaluate_command
 from tagger.cli.export import export_command
 from tagger.cli.info import info_command
+from tagger.cli.serve import serve_command
 from tagger.cli.tag import tag_command
 from tagger.cli.train import train_command
 from tagger.errors import TaggerError, UnsafeFormatWarning
@@ -141,6 +142,7 @@ cli.add_command(evaluate_command)
 cli.add_command(embeddings_group)
 cli.add_command(info_command)
 cli.add_command(export_command)
+cli.add_command(serve_command)
 
 
 def main() -> None:
