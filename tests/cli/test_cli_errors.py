@@ -214,7 +214,7 @@ def test_every_command_has_help_with_an_example() -> None:
     from tagger.cli.main import cli
 
     commands = _commands(cli, [])
-    assert len(commands) == 8  # tagger, train, tag, evaluate, embeddings, embeddings train, embeddings info, info
+    assert len(commands) == 10  # tagger, train, tag, evaluate, embeddings, embeddings train, embeddings info, info, export, serve
     for command in commands:
         result = invoke([*command, "--help"])
         assert result.exit_code == 0 and "Examples:" in result.stdout and "  tagger " in result.stdout, command
