@@ -123,6 +123,7 @@ Examples:
   tagger embeddings train corpus.txt --out vectors.bin
   tagger info --model models/ner
   tagger export --model models/ner --format onnx ner.onnx
+  tagger serve --model models/ner                       # http://127.0.0.1:8080/
 
 Run `tagger COMMAND --help` for the options of a command.""",
 )
