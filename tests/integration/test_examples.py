@@ -27,7 +27,7 @@ def run(tmp_path: Path, *args: str, stdin: str = "") -> str:
 
 
 def test_every_example_has_a_test() -> None:
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["datasets_map.py", "onnx_serving.py", "spacy_pipeline.py"]
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["datasets_map.py", "onnx_serving.py", "ray_tag.py", "spacy_pipeline.py"]
 
 
 def test_spacy_pipeline(ner: Path, tmp_path: Path) -> None:
@@ -60,3 +60,25 @@ def test_onnx_serving(ner: Path, tmp_path: Path) -> None:
     ]
     assert [s["score"] for r in records for s in r["spans"]] == pytest.approx([s.score for e in expected for s in e.spans], abs=1e-5)
     assert records[0]["spans"][0]["text"] == "John Smith"
+
+
+def test_ray_tag_writes_what_tagger_tag_writes(ner: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the example needs the ray extra: pip install tagger[ray]")
+    from tests.cli.conftest import invoke
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    lines = [text for text, _ in NER_SENTENCES] * 3
+    (inputs / "a.txt").write_text("\n".join(lines[:9]) + "\n", encoding="utf-8")
+    (inputs / "b.txt").write_text("\n".join(lines[9:]) + "\n", encoding="utf-8")
+    run(tmp_path, str(EXAMPLES / "ray_tag.py"), str(ner), str(inputs), str(tmp_path / "out"), "--num-cpus", "2")
+    rows = [json.loads(line) for path in sorted((tmp_path / "out").glob("*.json")) for line in path.read_text().splitlines()]
+    expected = invoke(["tag", inputs / "a.txt", inputs / "b.txt", "--model", ner, "--input", "tokens", "--output", "jsonl"])
+    assert expected.exit_code == 0, expected.output
+    reference = [json.loads(line) for line in expected.stdout.splitlines()]
+
+    def kept(record: dict) -> tuple:
+        spans = [(s["label"], s["start"], s["end"], s["text"], round(s["score"], 5)) for s in record["spans"]]
+        return record["tokens"], record["tags"], spans
+
+    assert sorted(map(kept, rows)) == sorted(map(kept, reference)) and len(rows) == len(lines)
