@@ -304,7 +304,26 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, trans
 # ----------------------------------------------------------------------------- the tagger
 
 
-class NumpyTagger(TaggerBase):
+class BatchedEngine(TaggerBase):
+    """An engine whose ``_batches`` yield ``(indices, lengths, emissions)`` as NumPy arrays and whose
+    ``_decode`` turns a batch's emissions into tag ids (the NumPy and onnxruntime engines).
+    """
+
+    def _batches(self, sentences: Sequence[Sequence[str]], batch_size: int) -> Iterator[Tuple[List[int], np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def _decode(self, emissions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
+        results: List[List[str]] = [[] for _ in sentences]
+        for indices, lengths, emissions in self._batches(sentences, batch_size):
+            for i, n, ids in zip(indices, lengths.tolist(), self._decode(emissions, lengths).tolist()):
+                results[i] = self._to_output(ids[:n])
+        return results
+
+
+class NumpyTagger(BatchedEngine):
     """A trained sequence tagger computed with NumPy only (CPU, float32); the interface of ``Tagger``.
 
     Args:
@@ -455,13 +474,6 @@ class NumpyTagger(TaggerBase):
             return viterbi(emissions, lengths, *self.crf_scores)
         best: np.ndarray = emissions.argmax(axis=2).T
         return best
-
-    def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
-        results: List[List[str]] = [[] for _ in sentences]
-        for indices, lengths, emissions in self._batches(sentences, batch_size):
-            for i, n, ids in zip(indices, lengths.tolist(), self._decode(emissions, lengths).tolist()):
-                results[i] = self._to_output(ids[:n])
-        return results
 
     def transition_scores(self) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return self.crf_scores

@@ -27,9 +27,9 @@ import numpy as np
 
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.errors import ConfigError, ModelFileError, TaggerError
-from tagger.numpy_tagger import FORBIDDEN_SCORE, viterbi
+from tagger.numpy_tagger import FORBIDDEN_SCORE, BatchedEngine, viterbi
 from tagger.serialization import MAX_META_BYTES, MAX_VOCAB_BYTES, ModelFiles
-from tagger.tagging import FormTable, TaggerBase, Vocabularies, sorted_batches
+from tagger.tagging import FormTable, Vocabularies, sorted_batches
 
 INSTALL_HINT = "pip install tagger[onnx]"
 ONNX_FORMAT_VERSION = 1
@@ -259,7 +259,7 @@ def read_export(path: PathLike) -> OnnxExport:
 # ----------------------------------------------------------------------------- the tagger
 
 
-class OnnxTagger(TaggerBase):
+class OnnxTagger(BatchedEngine):
     """A tagger exported to ONNX, run by onnxruntime on the CPU; the interface of ``Tagger``.
 
     Args:
@@ -367,13 +367,6 @@ class OnnxTagger(TaggerBase):
             return viterbi(np.ascontiguousarray(emissions.transpose(1, 0, 2)), lengths, *self.crf_scores)
         best: np.ndarray = emissions.argmax(axis=2)
         return best
-
-    def _predict_chunk(self, sentences: Sequence[Sequence[str]], batch_size: int) -> List[List[str]]:
-        results: List[List[str]] = [[] for _ in sentences]
-        for indices, lengths, emissions in self._batches(sentences, batch_size):
-            for i, n, ids in zip(indices, lengths.tolist(), self._decode(emissions, lengths).tolist()):
-                results[i] = self._to_output(ids[:n])
-        return results
 
     def emissions(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> List[np.ndarray]:
         """Tag scores (in the training scheme's label order) per sentence, shape (length, num_tags) each."""
