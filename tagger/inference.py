@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from tagger.batching import Batch, FormTable, encode_sentence, make_batch
+from tagger.batching import Batch, FormTable, pad_contextual
 from tagger.config import TaggerConfig, TrainConfig
 from tagger.devices import mixed_precision, resolve_device
 from tagger.errors import ModelFileError
@@ -20,7 +20,7 @@ from tagger.model import SequenceTagger
 from tagger.schemes import allowed_transitions
 from tagger.serialization import ModelFiles, check_weights, load_model_files, save_model
 from tagger.shapes import expected_shapes
-from tagger.tagging import TaggerBase, Vocabularies, sorted_batches
+from tagger.tagging import TaggerBase, TokenChunk, Vocabularies
 from tagger.vocab import Vocab, WordVocab
 
 
@@ -178,14 +178,20 @@ class Tagger(TaggerBase):
 
     def _batches(self, sentences: Sequence[Sequence[str]], batch_size: int) -> Iterator[Tuple[List[int], Batch, Optional[torch.Tensor]]]:
         """``(indices, batch on the device, the chunk's form features)`` per batch of similar length, longest first."""
-        forms = FormTable(self.char_vocab, char_index=self._char_index)
-        encoded = [encode_sentence(tokens, self.word_vocab, forms) for tokens in sentences]
-        form_features = self._form_features(forms)
+        chunk = TokenChunk(sentences, FormTable(self.char_vocab, char_index=self._char_index))
+        form_words = chunk.word_ids(self.word_vocab)
+        form_features = self._form_features(chunk.forms)
         contextual = self.contextual.features(sentences) if self.contextual is not None else None
         device = self.device
-        for indices in sorted_batches([len(sentence) for sentence in encoded], batch_size):
-            features = [contextual[i] for i in indices] if contextual is not None else None
-            yield indices, make_batch([encoded[i] for i in indices], contextual=features).to(device), form_features
+        for indices, lengths, forms, mask in chunk.batches(batch_size):
+            batch = Batch(
+                words=torch.from_numpy(np.where(mask, form_words[forms], 0)),
+                forms=torch.from_numpy(forms),
+                lengths=torch.from_numpy(lengths),
+                mask=torch.from_numpy(mask),
+                contextual=None if contextual is None else pad_contextual([contextual[i] for i in indices]),
+            )
+            yield indices, batch.to(device), form_features
 
     @torch.inference_mode()
     def emissions(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> List[np.ndarray]:

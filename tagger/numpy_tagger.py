@@ -24,7 +24,6 @@ How the network is computed, and why it is fast without torch:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -34,7 +33,7 @@ from tagger.config import TaggerConfig
 from tagger.errors import ModelFileError
 from tagger.serialization import ModelFiles, check_weights, load_model_files
 from tagger.shapes import GATES, expected_shapes
-from tagger.tagging import FormTable, TaggerBase, Vocabularies, sorted_batches
+from tagger.tagging import FormTable, TaggerBase, TokenChunk, Vocabularies
 from tagger.vocab import PAD_ID
 
 FORBIDDEN_SCORE = -10000.0
@@ -387,14 +386,13 @@ class NumpyTagger(BatchedEngine):
     def config(self) -> TaggerConfig:
         return self._config
 
-    def _first_layer_inputs(self, forms: FormTable) -> List[np.ndarray]:
+    def _first_layer_inputs(self, chunk: TokenChunk) -> List[np.ndarray]:
         """The first layer's input projection of every form of a chunk, per direction, shape (num_forms, gates * hidden).
 
         A token's input (word vector, character and casing features) depends on its form only.
         """
-        chars, lengths, case = forms.arrays()
-        word_ids = np.asarray(self.word_vocab.encode(forms.forms), dtype=np.int64)
-        parts = [self.word_embedding[word_ids]]
+        chars, lengths, case = chunk.forms.arrays()
+        parts = [self.word_embedding[chunk.word_ids(self.word_vocab)]]
         if self.char_encoder is not None:
             features = np.empty((len(lengths), self.char_encoder.output_size), dtype=np.float32)
             order = np.argsort(lengths, kind="stable")
@@ -454,19 +452,12 @@ class NumpyTagger(BatchedEngine):
 
     def _batches(self, sentences: Sequence[Sequence[str]], batch_size: int) -> Iterator[Tuple[List[int], np.ndarray, np.ndarray]]:
         """``(indices, lengths, emissions)`` per batch of a chunk, batches of similar length, longest first."""
-        forms = FormTable(self.char_vocab, char_index=self._char_index)
-        lengths = np.fromiter((len(tokens) for tokens in sentences), dtype=np.int64, count=len(sentences))
-        flat = np.asarray(forms.encode(list(chain.from_iterable(sentences))), dtype=np.int64)  # every token's form
-        if not len(flat):
+        chunk = TokenChunk(sentences, FormTable(self.char_vocab, char_index=self._char_index))
+        if not len(chunk.flat):
             return
-        starts = np.cumsum(lengths) - lengths
-        first_inputs = self._first_layer_inputs(forms)
-        for indices in sorted_batches(lengths.tolist(), batch_size):
-            batch_lengths = lengths[indices]
-            positions = np.arange(int(batch_lengths[0]))[None, :]
-            mask = positions < batch_lengths[:, None]  # shape: (batch, steps)
-            batch_forms = np.where(mask, flat[np.where(mask, starts[indices][:, None] + positions, 0)], 0)
-            yield indices, batch_lengths, self._emissions(batch_forms, batch_lengths, first_inputs)
+        first_inputs = self._first_layer_inputs(chunk)
+        for batch in chunk.batches(batch_size):
+            yield batch.indices, batch.lengths, self._emissions(batch.forms, batch.lengths, first_inputs)
 
     def _decode(self, emissions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Best tag ids, shape (batch, steps)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -29,7 +28,7 @@ from tagger.config import TaggerConfig, TrainConfig
 from tagger.errors import ConfigError, ModelFileError, TaggerError
 from tagger.numpy_tagger import FORBIDDEN_SCORE, BatchedEngine, viterbi
 from tagger.serialization import MAX_META_BYTES, MAX_VOCAB_BYTES, ModelFiles
-from tagger.tagging import FormTable, Vocabularies, sorted_batches
+from tagger.tagging import FormTable, TokenChunk, Vocabularies
 
 INSTALL_HINT = "pip install tagger[onnx]"
 ONNX_FORMAT_VERSION = 1
@@ -337,20 +336,13 @@ class OnnxTagger(BatchedEngine):
 
         Each batch carries the characters and casing of the forms it uses, as a training batch does.
         """
-        forms = FormTable(self.char_vocab, char_index=self._char_index)
-        lengths = np.fromiter((len(tokens) for tokens in sentences), dtype=np.int64, count=len(sentences))
-        flat = np.asarray(forms.encode(list(chain.from_iterable(sentences))), dtype=np.int64)  # every token's form
-        if not len(flat):
+        chunk = TokenChunk(sentences, FormTable(self.char_vocab, char_index=self._char_index))
+        if not len(chunk.flat):
             return
-        starts = np.cumsum(lengths) - lengths
-        chars, form_lengths, case = forms.arrays()
-        form_words = np.asarray(self.word_vocab.encode(forms.forms), dtype=np.int64)  # a token's word id is its form's
+        chars, form_lengths, case = chunk.forms.arrays()
+        form_words = chunk.word_ids(self.word_vocab)
         with_forms = "forms" in self.input_names
-        for indices in sorted_batches(lengths.tolist(), batch_size):
-            batch_lengths = lengths[indices]
-            positions = np.arange(int(batch_lengths[0]))[None, :]
-            mask = positions < batch_lengths[:, None]  # shape: (batch, steps)
-            batch_forms = np.where(mask, flat[np.where(mask, starts[indices][:, None] + positions, 0)], 0)
+        for indices, batch_lengths, batch_forms, mask in chunk.batches(batch_size):
             feed = {"words": np.where(mask, form_words[batch_forms], 0), "lengths": batch_lengths}
             if with_forms:
                 # Only the forms this batch uses; padding (form 0) stays local form 0.

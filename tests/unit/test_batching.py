@@ -1,10 +1,12 @@
 """FormTable, make_batch and bucketing."""
 
 import random
+from typing import List
 
 import numpy as np
 
 from tagger.batching import CASE_CLASSES, FormTable, bucketed_batches, case_class, encode_sentence, make_batch
+from tagger.tagging import TokenChunk
 from tagger.vocab import PAD, UNK, UNK_ID, Vocab, WordVocab
 
 
@@ -63,3 +65,26 @@ def test_bucketed_batches_cover_every_sentence_once():
 
     unsorted = [list(range(i, min(i + 10, 103))) for i in range(0, 103, 10)]
     assert spread(batches) < 8 < 30 < spread(unsorted)
+
+
+def test_token_chunk_batches_equal_make_batch_of_encoded_sentences():
+    """The engines' vectorised batching gives the ids the per-sentence encoding gives, empty tokens and sentences included."""
+    chars = Vocab([PAD, UNK, "a", "b", "c", "1"])
+    words = WordVocab([PAD, UNK, "a", "b", "c0"], lowercase=True)
+    rng = random.Random(3)
+    pool = ["a", "B", "c1", "C7", "", "ab", "zz", "A"]
+    sentences = [[rng.choice(pool) for _ in range(rng.randint(0, 9))] for _ in range(60)]
+    chunk = TokenChunk(sentences, FormTable(chars))
+    form_words = chunk.word_ids(words)
+    reference_forms = FormTable(chars)
+    encoded = [encode_sentence(tokens, words, reference_forms) for tokens in sentences]
+    seen: List[int] = []
+    for indices, lengths, forms, mask in chunk.batches(batch_size=7):
+        assert lengths.tolist() == sorted(lengths.tolist(), reverse=True)
+        reference = make_batch([encoded[i] for i in indices])
+        assert np.array_equal(forms, reference.forms.numpy())
+        assert np.array_equal(np.where(mask, form_words[forms], 0), reference.words.numpy())
+        assert np.array_equal(mask, reference.mask.numpy()) and np.array_equal(lengths, reference.lengths.numpy())
+        seen.extend(indices)
+    assert sorted(seen) == [i for i, tokens in enumerate(sentences) if tokens]
+    assert chunk.forms.forms == reference_forms.forms
