@@ -53,6 +53,14 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     return result
 
 
+def _logsumexp_vector(x: np.ndarray) -> float:
+    """``_logsumexp`` of a 1-D array, as a float: the per-span form, without the general one's overhead."""
+    peak = float(x.max())
+    if peak == -np.inf:
+        return peak
+    return peak + float(np.log(np.exp(x - peak).sum()))
+
+
 def _search_scores(emissions: np.ndarray, scores: Optional[Scores], dtype: np.dtype) -> Scores:
     """``scores`` (zeros for a softmax model) in ``dtype``, forbidden moves at ``-inf``, shapes checked."""
     num_tags = emissions.shape[1]
@@ -119,6 +127,15 @@ class Lattice:
         if not np.isfinite(self.log_z):
             raise ValueError("the constraints allow no tag path for this sentence")
 
+    @classmethod
+    def _of(cls, emissions: np.ndarray, scores: Scores, log_alpha: np.ndarray, log_beta: np.ndarray, log_z: float) -> "Lattice":
+        """A lattice computed elsewhere (``lattices``): float64 emissions, the search scores, alpha, beta, logZ."""
+        lattice = cls.__new__(cls)
+        lattice.emissions = emissions
+        lattice.start, lattice.transitions, lattice.end = scores
+        lattice.log_alpha, lattice.log_beta, lattice.log_z = log_alpha, log_beta, log_z
+        return lattice
+
     def marginals(self) -> np.ndarray:
         """``P(y_t = j)``, shape (length, num_tags); each row sums to 1."""
         return np.exp(self.log_alpha + self.log_beta - self.log_z)
@@ -156,14 +173,62 @@ class Lattice:
         if first == 0:
             left = self.start[y[0]]
         else:
-            left = _logsumexp(np.where(before, -np.inf, self.log_alpha[first - 1] + self.transitions[:, y[0]]), axis=0)
+            left = _logsumexp_vector(np.where(before, -np.inf, self.log_alpha[first - 1] + self.transitions[:, y[0]]))
         inner = self.emissions[np.arange(first, last + 1), y].sum() + self.transitions[y[:-1], y[1:]].sum()
         if last == len(self.emissions) - 1:
             right = self.end[y[-1]]
         else:
             out = self.transitions[y[-1]] + self.emissions[last + 1] + self.log_beta[last + 1]
-            right = _logsumexp(np.where(after, -np.inf, out), axis=0)
+            right = _logsumexp_vector(np.where(after, -np.inf, out))
         return float(np.exp(left + inner + right - self.log_z))
+
+
+def lattices(emissions: Sequence[np.ndarray], scores: Optional[Scores] = None, block: int = 256) -> List[Lattice]:
+    """``Lattice(e, scores)`` of each sentence's emissions ``e``, computed together.
+
+    The sentences are sorted by length and taken ``block`` at a time: one pass over the positions
+    computes every sentence's alpha (left-aligned) and beta (right-aligned, so that each starts at
+    its own last token), instead of a pass per sentence. The figures are ``Lattice``'s.
+
+    Raises:
+        ValueError: As ``Lattice``, for the first sentence that has a problem.
+    """
+    checked = [_checked(e).astype(np.float64) for e in emissions]
+    found: List[Optional[Lattice]] = [None] * len(checked)
+    order = sorted((i for i, e in enumerate(checked) if len(e)), key=lambda i: len(checked[i]))
+    for i, e in enumerate(checked):
+        if not len(e):
+            found[i] = Lattice(e, scores)
+    if order:
+        num_tags = checked[order[0]].shape[1]
+        if any(checked[i].shape[1] != num_tags for i in order):
+            raise ValueError("every sentence's emissions must have the same number of tags")
+        start, transitions, end = _search_scores(checked[order[0]], scores, np.dtype(np.float64))
+    for first in range(0, len(order), block):
+        rows = order[first : first + block]
+        lengths = [len(checked[i]) for i in rows]
+        steps = max(lengths)
+        left = np.zeros((len(rows), steps, num_tags))  # each sentence from position 0
+        right = np.zeros((len(rows), steps, num_tags))  # each sentence ending at position steps - 1
+        for r, (i, n) in enumerate(zip(rows, lengths)):
+            left[r, :n] = checked[i]
+            right[r, steps - n :] = checked[i]
+        alpha = np.empty((len(rows), steps, num_tags))
+        beta = np.empty((len(rows), steps, num_tags))
+        alpha[:, 0] = start + left[:, 0]
+        for t in range(1, steps):
+            alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions, axis=1) + left[:, t]
+        beta[:, -1] = end
+        for t in range(steps - 2, -1, -1):
+            ahead = right[:, t + 1] + beta[:, t + 1]  # shape: (rows, num_tags)
+            beta[:, t] = _logsumexp(transitions[None] + ahead[:, None, :], axis=2)
+        last = alpha[np.arange(len(rows)), np.asarray(lengths) - 1]  # shape: (rows, num_tags)
+        log_z = _logsumexp(last + end, axis=1)  # shape: (rows,)
+        if not np.isfinite(log_z).all():
+            raise ValueError("the constraints allow no tag path for this sentence")
+        for r, (i, n) in enumerate(zip(rows, lengths)):
+            found[i] = Lattice._of(checked[i], (start, transitions, end), alpha[r, :n], beta[r, steps - n :], float(log_z[r]))
+    return [lattice for lattice in found if lattice is not None]
 
 
 def marginals(emissions: np.ndarray, scores: Optional[Scores] = None) -> np.ndarray:

@@ -30,11 +30,14 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from tagger.config import TaggerConfig
+from tagger.decoding import active_rows, viterbi
 from tagger.errors import ModelFileError
 from tagger.serialization import ModelFiles, check_weights, load_model_files
 from tagger.shapes import GATES, expected_shapes
 from tagger.tagging import FormTable, TaggerBase, TokenChunk, Vocabularies
 from tagger.vocab import PAD_ID
+
+__all__ = ["FORBIDDEN_SCORE", "BatchedEngine", "NumpyTagger", "active_rows", "viterbi"]
 
 FORBIDDEN_SCORE = -10000.0
 """Score of a move the CRF's constraints forbid: ``tagger.crf.FORBIDDEN_SCORE`` (which imports torch;
@@ -185,13 +188,6 @@ class Recurrent:
         np.tanh(state, out=state)
 
 
-def active_rows(lengths: np.ndarray, steps: int) -> np.ndarray:
-    """How many rows are still running at each step, shape (steps,), for lengths sorted longest first."""
-    assert (np.diff(lengths) <= 0).all(), "rows must be sorted by length, longest first"
-    active: np.ndarray = (lengths[None, :] > np.arange(steps)[:, None]).sum(axis=1)
-    return active
-
-
 def reversal_index(lengths: np.ndarray, steps: int) -> np.ndarray:
     """Indices that reverse each row within its length and leave its padding in place, shape (rows, steps)."""
     positions = np.arange(steps)[None, :]
@@ -258,46 +254,6 @@ class CharLSTM:
         encoded[order] = np.concatenate(finals, axis=1)
         encoded[lengths == 0] = 0.0
         return encoded
-
-
-# ----------------------------------------------------------------------------- decoding
-
-
-def viterbi(emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Best tag paths, vectorised over the batch (``tagger.crf.CRF.viterbi_tensor``).
-
-    Args:
-        emissions: Shape (steps, batch, num_tags), time-major; rows sorted by length, longest first.
-        lengths: Shape (batch,).
-        start, transitions, end: Scores with forbidden moves already set to ``FORBIDDEN_SCORE``.
-
-    Returns:
-        Tag ids, shape (batch, steps), 0 at padding.
-    """
-    steps, batch, num_tags = emissions.shape
-    active = active_rows(lengths, steps)
-    score = start + emissions[0]  # shape: (batch, num_tags)
-    history = np.zeros((steps, batch, num_tags), dtype=np.intp)
-    for t in range(1, steps):
-        n = int(active[t])
-        # candidates[b, i, j]: best path ending in i at t-1, then moving to j at t.
-        candidates = score[:n, :, None] + transitions  # shape: (n, num_tags, num_tags)
-        best = candidates.argmax(axis=1)  # shape: (n, num_tags)
-        history[t, :n] = best
-        score[:n] = np.take_along_axis(candidates, best[:, None, :], axis=1)[:, 0] + emissions[t, :n]
-    best_last = (score + end).argmax(axis=1)  # shape: (batch,)
-    # Backtracking, every sentence from its own last position: the rows that end at t are
-    # active[t + 1]:active[t] (rows are sorted longest first).
-    tags = np.zeros((batch, steps), dtype=np.intp)
-    current = np.zeros(batch, dtype=np.intp)
-    ending = np.append(active, 0)
-    for t in range(steps - 1, -1, -1):
-        n = int(active[t])
-        current[ending[t + 1] : n] = best_last[ending[t + 1] : n]
-        tags[:n, t] = current[:n]
-        if t:
-            current[:n] = history[t, np.arange(n), current[:n]]
-    return tags
 
 
 # ----------------------------------------------------------------------------- the tagger

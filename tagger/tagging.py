@@ -20,8 +20,9 @@ from typing import Any, Dict, Iterable, Iterator, List, Literal, NamedTuple, Opt
 
 import numpy as np
 
-from tagger.confidence import Lattice, OutputMap, nbest, span_probabilities
+from tagger.confidence import OutputMap, Path, lattices, nbest, span_probabilities
 from tagger.config import TaggerConfig, TrainConfig
+from tagger.decoding import best_paths
 from tagger.results import ScoredPath, ScoredSpan, TaggedSentence, TagInput, input_sentences
 from tagger.schemes import Span, convert_tags, spans_from_tags
 from tagger.serialization import ModelFiles
@@ -500,9 +501,17 @@ class TaggerBase:
         labels, scheme = self.label_vocab.items, self.config.training_scheme
         spans = spans and self.scheme != "plain"
         for chunk in _chunks(sentences, batch_size, chunk_size):
-            for emissions in self.emissions(chunk, batch_size):
-                lattice = Lattice(emissions, scores)
-                paths = nbest(emissions, scores, k, lattice)
+            chunk_emissions = self.emissions(chunk, batch_size)
+            # The whole chunk's forward-backward and (for one path) Viterbi at once: a pass over
+            # positions per block of sentences, not per sentence.
+            best = best_paths(chunk_emissions, scores) if k == 1 else None
+            for i, (emissions, lattice) in enumerate(zip(chunk_emissions, lattices(chunk_emissions, scores))):
+                if best is not None:
+                    ids = best[i].tolist()
+                    score = lattice.path_score(ids)
+                    paths = [Path(tuple(ids), score, float(np.exp(score - lattice.log_z)))]
+                else:
+                    paths = nbest(emissions, scores, k, lattice)
                 ids = list(paths[0].ids)
                 yield _Decoded(
                     self._to_output(ids),
