@@ -437,7 +437,7 @@ class CRF(nn.Module):
             raise ValueError(
                 f"emissions must have 3 dimensions (batch, seq_len, num_tags), got {emissions.dim()} with shape {tuple(emissions.shape)}"
             )
-        if not emissions.is_floating_point():
+        if not emissions.dtype.is_floating_point:
             raise ValueError(f"emissions must be a floating-point tensor, got {emissions.dtype}")
         num_tags, seq_len = emissions.shape[2], emissions.shape[1]
         if check_sizes and num_tags != self.num_tags:
@@ -480,7 +480,7 @@ def _check_tags(tags: torch.Tensor, emissions: torch.Tensor, check_sizes: bool) 
     """Check that the tags are an integer tensor of shape (batch, seq_len) on the emissions' device."""
     if not isinstance(tags, torch.Tensor):
         raise ValueError(f"tags must be a torch.Tensor, got {type(tags).__name__}")
-    if tags.is_floating_point() or tags.is_complex() or tags.dtype == torch.bool:
+    if tags.dtype.is_floating_point or tags.dtype.is_complex or tags.dtype == torch.bool:  # dtype properties: torch 2.2 traces these
         raise ValueError(f"tags must have an integer dtype (torch.long), got {tags.dtype}")
     _check_layout("tags", tags, emissions, check_sizes)
 
