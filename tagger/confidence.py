@@ -188,7 +188,11 @@ def lattices(emissions: Sequence[np.ndarray], scores: Optional[Scores] = None, b
 
     The sentences are sorted by length and taken ``block`` at a time: one pass over the positions
     computes every sentence's alpha (left-aligned) and beta (right-aligned, so that each starts at
-    its own last token), instead of a pass per sentence. The figures are ``Lattice``'s.
+    its own last token), instead of a pass per sentence. Each pass runs in probability space,
+    rescaled at every position (a product with the exponentiated transitions per step instead of
+    a log-sum-exp over every pair of tags; ``einsum``, not BLAS, so that a sentence's figures do
+    not depend on which others share its block); a block where a reachable entry would fall below float64's normal range is
+    computed again in log space, so the figures are ``Lattice``'s to float64 rounding.
 
     Raises:
         ValueError: As ``Lattice``, for the first sentence that has a problem.
@@ -203,32 +207,116 @@ def lattices(emissions: Sequence[np.ndarray], scores: Optional[Scores] = None, b
         num_tags = checked[order[0]].shape[1]
         if any(checked[i].shape[1] != num_tags for i in order):
             raise ValueError("every sentence's emissions must have the same number of tags")
-        start, transitions, end = _search_scores(checked[order[0]], scores, np.dtype(np.float64))
+        search = _search_scores(checked[order[0]], scores, np.dtype(np.float64))
     for first in range(0, len(order), block):
         rows = order[first : first + block]
-        lengths = [len(checked[i]) for i in rows]
-        steps = max(lengths)
+        lengths = np.array([len(checked[i]) for i in rows])
+        steps = int(lengths.max())
         left = np.zeros((len(rows), steps, num_tags))  # each sentence from position 0
         right = np.zeros((len(rows), steps, num_tags))  # each sentence ending at position steps - 1
         for r, (i, n) in enumerate(zip(rows, lengths)):
             left[r, :n] = checked[i]
             right[r, steps - n :] = checked[i]
-        alpha = np.empty((len(rows), steps, num_tags))
-        beta = np.empty((len(rows), steps, num_tags))
-        alpha[:, 0] = start + left[:, 0]
-        for t in range(1, steps):
-            alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions, axis=1) + left[:, t]
-        beta[:, -1] = end
-        for t in range(steps - 2, -1, -1):
-            ahead = right[:, t + 1] + beta[:, t + 1]  # shape: (rows, num_tags)
-            beta[:, t] = _logsumexp(transitions[None] + ahead[:, None, :], axis=2)
-        last = alpha[np.arange(len(rows)), np.asarray(lengths) - 1]  # shape: (rows, num_tags)
-        log_z = _logsumexp(last + end, axis=1)  # shape: (rows,)
+        computed = _scaled_block(left, right, lengths, search) or _log_block(left, right, lengths, search)
+        alpha, beta, log_z = computed
         if not np.isfinite(log_z).all():
             raise ValueError("the constraints allow no tag path for this sentence")
         for r, (i, n) in enumerate(zip(rows, lengths)):
-            found[i] = Lattice._of(checked[i], (start, transitions, end), alpha[r, :n], beta[r, steps - n :], float(log_z[r]))
+            found[i] = Lattice._of(checked[i], search, alpha[r, :n], beta[r, steps - n :], float(log_z[r]))
     return [lattice for lattice in found if lattice is not None]
+
+
+Block = Tuple[np.ndarray, np.ndarray, np.ndarray]
+"""A block's ``log_alpha`` (rows, steps, tags; left-aligned), ``log_beta`` (right-aligned) and ``log_z`` (rows,)."""
+
+_SMALLEST = 1e-300
+"""Scaled entries below this (near float64's smallest normal number) would lose precision."""
+
+
+def _log_block(left: np.ndarray, right: np.ndarray, lengths: np.ndarray, scores: Scores) -> Block:
+    """Forward-backward of a block in log space: a log-sum-exp over every pair of tags per step."""
+    start, transitions, end = scores
+    rows, steps, _ = left.shape
+    alpha = np.empty(left.shape)
+    beta = np.empty(left.shape)
+    alpha[:, 0] = start + left[:, 0]
+    for t in range(1, steps):
+        alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + transitions, axis=1) + left[:, t]
+    beta[:, -1] = end
+    for t in range(steps - 2, -1, -1):
+        ahead = right[:, t + 1] + beta[:, t + 1]  # shape: (rows, num_tags)
+        beta[:, t] = _logsumexp(transitions[None] + ahead[:, None, :], axis=2)
+    last = alpha[np.arange(rows), lengths - 1]  # shape: (rows, num_tags)
+    return alpha, beta, _logsumexp(last + end, axis=1)
+
+
+def _scaled_block(left: np.ndarray, right: np.ndarray, lengths: np.ndarray, scores: Scores) -> Optional[Block]:
+    """Forward-backward of a block in probability space, rescaled at each step; None where that loses precision.
+
+    At each position the vector of prefix sums is kept divided by its total (``log_alpha =
+    log(scaled) + the running log of the divisors``), and every exponential has its row's maximum
+    taken out first, so nothing overflows. An entry can still underflow when its log lies more
+    than ~690 below its position's largest: where one that the constraints can reach falls below
+    ``_SMALLEST`` (and so would lose precision), the block is left to ``_log_block``.
+    """
+    start, transitions, end = scores
+    rows, steps, num_tags = left.shape
+    ahead, behind = _reachable(scores, steps)
+    finite = transitions[np.isfinite(transitions)]
+    shift = float(finite.max()) if finite.size else 0.0
+    moves = np.exp(transitions - shift)  # forbidden moves: exactly 0
+    peak_end = float(end[np.isfinite(end)].max()) if np.isfinite(end).any() else 0.0
+    exp_end = np.exp(end - peak_end)
+    alpha = np.empty(left.shape)
+    beta = np.empty(left.shape)
+    alpha_log = np.empty((rows, steps))  # the running log of the divisors
+    beta_log = np.empty((rows, steps))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for t in range(steps):
+            peak = left[:, t].max(axis=1, keepdims=True)
+            if t:
+                current = np.einsum("ri,ij->rj", alpha[:, t - 1], moves) * np.exp(left[:, t] - peak)
+                carried = alpha_log[:, t - 1] + shift
+            else:
+                current = np.exp(start + left[:, 0] - peak)
+                carried = np.zeros(rows)
+            if ((current < _SMALLEST) & ahead[t]).any():
+                return None
+            total = current.sum(axis=1, keepdims=True)
+            alpha[:, t] = current / total
+            alpha_log[:, t] = carried + (peak + np.log(total))[:, 0]
+        for t in range(steps - 1, -1, -1):
+            if t == steps - 1:
+                current = np.broadcast_to(exp_end, (rows, num_tags))
+                peak, carried = np.zeros((rows, 1)), np.full(rows, peak_end)
+            else:
+                peak = right[:, t + 1].max(axis=1, keepdims=True)
+                current = np.einsum("rj,ij->ri", np.exp(right[:, t + 1] - peak) * beta[:, t + 1], moves)
+                carried = beta_log[:, t + 1] + shift
+            if ((current < _SMALLEST) & behind[t]).any():
+                return None
+            total = current.sum(axis=1, keepdims=True)
+            beta[:, t] = current / total
+            beta_log[:, t] = carried + (peak + np.log(total))[:, 0]
+        index = np.arange(rows)
+        log_z = np.log((alpha[index, lengths - 1] * exp_end).sum(axis=1)) + alpha_log[index, lengths - 1] + peak_end
+        return np.log(alpha) + alpha_log[:, :, None], np.log(beta) + beta_log[:, :, None], log_z
+
+
+def _reachable(scores: Scores, steps: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Bool (steps, tags): where a path can be at position t coming from the start, and where it can reach the end from.
+
+    The second is for ``steps - 1 - t`` moves to go (right-aligned rows); the constraints alone decide both.
+    """
+    start, transitions, end = scores
+    allowed = np.isfinite(transitions)
+    ahead = np.empty((steps, len(start)), dtype=bool)
+    behind = np.empty((steps, len(start)), dtype=bool)
+    ahead[0], behind[-1] = np.isfinite(start), np.isfinite(end)
+    for t in range(1, steps):
+        ahead[t] = (ahead[t - 1][:, None] & allowed).any(axis=0)
+        behind[steps - 1 - t] = (allowed & behind[steps - t][None, :]).any(axis=1)
+    return ahead, behind
 
 
 def marginals(emissions: np.ndarray, scores: Optional[Scores] = None) -> np.ndarray:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tagger.confidence import MAX_NBEST, Lattice, OutputMap, marginals, nbest, span_probabilities
+from tagger.confidence import MAX_NBEST, Lattice, OutputMap, lattices, marginals, nbest, span_probabilities
 from tagger.numpy_tagger import FORBIDDEN_SCORE, viterbi
 from tagger.schemes import allowed_transitions, convert_tags, spans_from_tags
 
@@ -314,3 +314,53 @@ def test_property_nbest_and_span_scores_match_brute_force(seed: int, case, lengt
     for probability in span_probabilities(emissions, scores, got[0].ids, labels, scheme).values():
         # The best path is one of the paths that have this entity.
         assert got[0].probability - 1e-12 <= probability <= 1.0 + 1e-12
+
+
+# ----------------------------------------------------------------------------- batched lattices
+
+
+def _assert_same_lattice(got: Lattice, want: Lattice) -> None:
+    np.testing.assert_allclose(got.log_z, want.log_z, rtol=1e-10, atol=1e-9)
+    for mine, theirs in ((got.log_alpha, want.log_alpha), (got.log_beta, want.log_beta)):
+        assert (np.isneginf(mine) == np.isneginf(theirs)).all()  # forbidden exactly where log space says
+        finite = np.isfinite(theirs)
+        np.testing.assert_allclose(mine[finite], theirs[finite], rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("softmax", [False, True])
+@pytest.mark.parametrize("scale", [1.0, 300.0], ids=["ordinary", "extreme"])
+def test_batched_lattices_are_each_sentences_own(softmax: bool, scale: float) -> None:
+    """``lattices`` (rescaled probability space, log space where that would underflow) equals
+    ``Lattice`` sentence by sentence, for mixed lengths in one block and across blocks."""
+    rng = np.random.default_rng(11)
+    for labels, scheme, constrained in CASES:
+        crfs = [random_crf(rng, labels, scheme, constrained, length) for length in rng.integers(0, 40, size=9)]
+        scores = None if softmax else crfs[0][1]
+        emissions = [e * scale for e, _ in crfs]
+        for block in (256, 4):
+            for got, e in zip(lattices(emissions, scores, block=block), emissions):
+                _assert_same_lattice(got, Lattice(e, scores))
+
+
+def test_batched_lattices_fall_back_to_log_space_where_probabilities_would_underflow() -> None:
+    """A tag that stays possible but ~1000 nats behind: the rescaled pass would flush it to 0."""
+    labels = IOB2
+    emissions = np.zeros((30, 3))
+    emissions[:, 2] = -1000.0  # I-A: allowed after B-A, and 1000 nats worse at every token
+    start, transitions, end = (np.array(a, dtype=float) for a in allowed_transitions(labels, "IOB2"))
+    scores = tuple(np.where(a > 0, 0.0, FORBIDDEN_SCORE) for a in (start, transitions, end))
+    (got,) = lattices([emissions], scores)
+    want = Lattice(emissions, scores)
+    _assert_same_lattice(got, want)
+    assert np.isfinite(got.log_alpha[1:, 2]).all()  # far below the others, but not flushed to -inf
+
+
+def test_a_sentences_lattice_does_not_depend_on_the_others_in_its_block() -> None:
+    """Bit for bit: tagging a sentence alone or among others writes the same span scores."""
+    rng = np.random.default_rng(5)
+    emissions, scores = random_crf(rng, IOBES, "IOBES", True, 12)
+    others = [random_crf(rng, IOBES, "IOBES", True, n)[0] for n in (3, 12, 30, 7, 12)]
+    (alone,) = lattices([emissions], scores)
+    among = lattices([*others[:2], emissions, *others[2:]], scores)[2]
+    assert alone.log_z == among.log_z
+    assert (alone.log_alpha == among.log_alpha).all() and (alone.log_beta == among.log_beta).all()
